@@ -1,0 +1,63 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pathOf, queryOf, sendJson, startHttpsServer, type RunningServer } from './httpsServer';
+import type { KeyPair } from './tls';
+import type { AccessTokenClaims, TokenAuthority } from './tokens';
+
+export const ARM_AUDIENCES = ['https://management.azure.com', 'https://management.core.windows.net'];
+
+export interface ArmRequest {
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
+  /** Path without query, e.g. `/subscriptions/<id>/resourceGroups/rg/providers/...`. */
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly caller: AccessTokenClaims;
+}
+
+/**
+ * One resource provider's routes. Returns true when it answered the request. Each sandbox part
+ * (AKS, ACR, Key Vault) contributes one, so ARM lives in one server.
+ */
+export type ArmProvider = (call: ArmRequest) => boolean | Promise<boolean>;
+
+export interface ArmServer extends RunningServer {
+  addProvider(provider: ArmProvider): void;
+  readonly resourceGroups: Set<string>;
+}
+
+/** ARM's error body shape. */
+export function sendArmError(response: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(response, status, { error: { code, message } });
+}
+
+export async function startArm(tls: KeyPair, tokens: TokenAuthority, subscriptionId: string): Promise<ArmServer> {
+  const providers: ArmProvider[] = [];
+  const resourceGroups = new Set<string>();
+  const server = await startHttpsServer(tls, async (request, response) => {
+    const caller = tokens.verify(request.headers.authorization, ARM_AUDIENCES);
+    if (caller === undefined) {
+      sendArmError(response, 401, 'AuthenticationFailed', 'Authentication failed. The Authorization header is missing or invalid.');
+      return;
+    }
+    const path = pathOf(request);
+    const call: ArmRequest = { request, response, path, query: queryOf(request), caller };
+    const groups = new RegExp(`^/subscriptions/${subscriptionId}/resourcegroups/?$`, 'i');
+    if (request.method === 'GET' && groups.test(path)) {
+      sendJson(response, 200, {
+        value: [...resourceGroups].map((name) => ({
+          id: `/subscriptions/${subscriptionId}/resourceGroups/${name}`,
+          name,
+          location: 'westeurope',
+          type: 'Microsoft.Resources/resourceGroups',
+          properties: { provisioningState: 'Succeeded' },
+        })),
+      });
+      return;
+    }
+    for (const provider of providers) {
+      if (await provider(call)) return;
+    }
+    sendArmError(response, 404, 'ResourceNotFound', `The resource '${path}' was not found.`);
+  });
+  return { ...server, addProvider: (p) => void providers.push(p), resourceGroups };
+}

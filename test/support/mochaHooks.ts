@@ -1,0 +1,2 @@
+// Loaded by .mocharc.json before every suite: shared root hooks go here.
+export const mochaHooks = {};
