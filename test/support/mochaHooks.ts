@@ -1,2 +1,12 @@
-// Loaded by .mocharc.json before every suite: shared root hooks go here.
-export const mochaHooks = {};
+import type { Context } from 'mocha';
+import { takeLastRun } from './l0';
+
+/** Root hooks: when a test fails, show what the task printed, so a failure explains itself. */
+export const mochaHooks = {
+  afterEach(this: Context): void {
+    const run = takeLastRun();
+    if (run !== undefined && this.currentTest?.state === 'failed') {
+      console.log(`\n----- task stdout -----\n${run.stdout}\n----- task stderr -----\n${run.stderr}\n-----------------------`);
+    }
+  },
+};

@@ -1,0 +1,62 @@
+// Bundles each task into one index.js with esbuild and stages the extension's files in
+// dist/extension, ready for tfx. Run after tsc (npm run bundle).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as esbuild from 'esbuild';
+import { EXTENSION_STAGING_DIR, REPO_ROOT, TASKS_DIR, readJson, taskFolders, writeJson, type TaskManifest } from './layout';
+
+/** What the pre-job handler runs: the same bundle, told which phase it is in. */
+export const PREJOB_ENTRY = "process.env.AKS_DELIVERY_TASK_PHASE = 'prejob';\nrequire('./index.js');\n";
+
+interface PackageJson {
+  version: string;
+}
+
+export async function bundleTasks(): Promise<void> {
+  const version = readJson<PackageJson>(path.join(REPO_ROOT, 'package.json')).version;
+  const [, minor, patch] = version.split('.').map(Number);
+  fs.rmSync(EXTENSION_STAGING_DIR, { recursive: true, force: true });
+
+  await Promise.all(
+    taskFolders().map(async (folder) => {
+      const source = path.join(TASKS_DIR, folder);
+      const target = path.join(EXTENSION_STAGING_DIR, 'tasks', folder);
+      await esbuild.build({
+        entryPoints: [path.join(source, 'index.ts')],
+        outfile: path.join(target, 'index.js'),
+        bundle: true,
+        platform: 'node',
+        target: 'node20',
+        format: 'cjs',
+        minify: true,
+        keepNames: true,
+        sourcemap: false,
+        legalComments: 'none',
+        logLevel: 'warning',
+      });
+      const manifest = readJson<TaskManifest>(path.join(source, 'task.json'));
+      // Task minor/patch follow the extension's, so every release carries new task versions.
+      manifest.version = { Major: manifest.version.Major, Minor: minor ?? 0, Patch: patch ?? 0 };
+      writeJson(path.join(target, 'task.json'), manifest);
+      fs.copyFileSync(path.join(source, 'icon.png'), path.join(target, 'icon.png'));
+      if (manifest.prejobexecution !== undefined) {
+        fs.writeFileSync(path.join(target, 'prejob.js'), PREJOB_ENTRY);
+      }
+      // tool-lib looks for its strings next to the bundle; without them it logs a fallback warning.
+      const toolLibStrings = path.join(REPO_ROOT, 'node_modules', 'azure-pipelines-tool-lib', 'lib.json');
+      if (fs.existsSync(toolLibStrings)) fs.copyFileSync(toolLibStrings, path.join(target, 'lib.json'));
+    }),
+  );
+
+  for (const file of ['vss-extension.json', 'overview.md', 'LICENSE', 'CHANGELOG.md']) {
+    fs.copyFileSync(path.join(REPO_ROOT, file), path.join(EXTENSION_STAGING_DIR, file));
+  }
+  fs.cpSync(path.join(REPO_ROOT, 'images'), path.join(EXTENSION_STAGING_DIR, 'images'), { recursive: true });
+}
+
+if (require.main === module) {
+  bundleTasks().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

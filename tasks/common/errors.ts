@@ -1,0 +1,17 @@
+import * as tl from 'azure-pipelines-task-lib/task';
+
+/**
+ * A failure the pipeline author can fix (a bad input, a missing permission). Its message is already
+ * localised and is shown as the task's one-line failure, without a stack trace.
+ */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** A UserError with the message `key` from task.json's `messages`. */
+export function userError(key: string, ...params: unknown[]): UserError {
+  return new UserError(tl.loc(key, ...params));
+}

@@ -1,0 +1,9 @@
+import * as path from 'node:path';
+import { userError } from '../common/errors';
+import { runTask } from '../common/taskRunner';
+import { readInputs } from './inputs';
+
+void runTask(path.join(__dirname, 'task.json'), () => {
+  readInputs();
+  throw userError('NotAvailableYet', 'DeployAksTemplate@1');
+});

@@ -1,0 +1,86 @@
+import * as fs from 'node:fs';
+import { userError } from '../common/errors';
+import { InputReader } from '../common/inputs';
+
+export type InputName =
+  | 'baseUrl'
+  | 'readinessPath'
+  | 'readinessTimeout'
+  | 'checksFile'
+  | 'command'
+  | 'junitFiles'
+  | 'retries'
+  | 'concurrency'
+  | 'requestTimeout'
+  | 'headers'
+  | 'publishResults'
+  | 'testRunTitle';
+
+export interface RunAcceptanceTestsInputs {
+  /** Absolute http(s) URL without a trailing slash. */
+  readonly baseUrl: string;
+  readonly readinessPath: string | undefined;
+  readonly readinessTimeoutSeconds: number;
+  readonly checksFile: string | undefined;
+  readonly command: string | undefined;
+  readonly junitFiles: string | undefined;
+  readonly retries: number;
+  readonly concurrency: number;
+  readonly requestTimeoutSeconds: number;
+  readonly headers: ReadonlyMap<string, string>;
+  readonly publishResults: boolean;
+  readonly testRunTitle: string;
+}
+
+// RFC 9110 token characters.
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+export function readInputs(): RunAcceptanceTestsInputs {
+  const input = new InputReader<InputName>();
+  const readinessPath = input.optional('readinessPath');
+  if (readinessPath !== undefined && !readinessPath.startsWith('/')) throw userError('InvalidReadinessPath', readinessPath);
+  const checksFile = input.path('checksFile');
+  if (checksFile !== undefined && !(fs.existsSync(checksFile) && fs.statSync(checksFile).isFile())) {
+    throw userError('ChecksFileNotFound', checksFile);
+  }
+  const command = input.optional('command');
+  if (readinessPath === undefined && checksFile === undefined && command === undefined) throw userError('NothingToTest');
+  return {
+    baseUrl: parseBaseUrl(input.required('baseUrl')),
+    readinessPath,
+    readinessTimeoutSeconds: input.integer('readinessTimeout', 300, { min: 0, max: 3600 }),
+    checksFile,
+    command,
+    junitFiles: input.optional('junitFiles'),
+    retries: input.integer('retries', 2, { min: 0, max: 10 }),
+    concurrency: input.integer('concurrency', 4, { min: 1, max: 64 }),
+    requestTimeoutSeconds: input.integer('requestTimeout', 30, { min: 1, max: 600 }),
+    headers: parseHeaders(input.lines('headers')),
+    publishResults: input.boolean('publishResults', true),
+    testRunTitle: input.optional('testRunTitle') ?? 'Acceptance tests',
+  };
+}
+
+export function parseBaseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw userError('InvalidBaseUrl', value);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw userError('InvalidBaseUrl', value);
+  return url.toString().replace(/\/+$/, '');
+}
+
+/** `Name: value` lines. */
+export function parseHeaders(lines: readonly string[]): ReadonlyMap<string, string> {
+  const headers = new Map<string, string>();
+  lines.forEach((line, index) => {
+    const colon = line.indexOf(':');
+    const name = colon < 0 ? '' : line.slice(0, colon).trim();
+    // Named by line number: a header value may be a credential.
+    if (!HEADER_NAME.test(name)) throw userError('InvalidHeaderLine', index + 1);
+    headers.set(name, line.slice(colon + 1).trim());
+  });
+  return headers;
+}

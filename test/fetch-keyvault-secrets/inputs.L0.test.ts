@@ -1,0 +1,57 @@
+import * as assert from 'node:assert/strict';
+import { assertFailedWith, runL0, type L0Scenario } from '../support/l0';
+import { servicePrincipalEndpoint } from '../support/fixtures';
+
+const CONNECTION = 'kv-connection';
+
+function scenario(inputs: Record<string, string>, extra: Partial<L0Scenario> = {}): L0Scenario {
+  return {
+    task: 'fetch-keyvault-secrets',
+    inputs: { azureSubscription: CONNECTION, keyVaultName: 'contoso-kv', ...inputs },
+    endpoints: { [CONNECTION]: servicePrincipalEndpoint() },
+    ...extra,
+  };
+}
+
+describe('FetchKeyVaultSecrets inputs (L0)', () => {
+  const failures: [string, Record<string, string>, string][] = [
+    ['no connection is chosen', { azureSubscription: '' }, 'loc_mock_InputRequired azureSubscription'],
+    ['no vault is named', { keyVaultName: '' }, 'loc_mock_InputRequired keyVaultName'],
+    ['the vault name breaks Key Vault’s rules', { keyVaultName: 'kv_with_underscores' }, 'loc_mock_InvalidVaultName kv_with_underscores'],
+    ['the vault URL is not https', { keyVaultName: 'http://contoso-kv.vault.azure.net' }, 'loc_mock_InvalidVaultUrl http://contoso-kv.vault.azure.net'],
+    ['the vault URL has a path', { keyVaultName: 'https://contoso-kv.vault.azure.net/secrets' }, 'loc_mock_InvalidVaultUrl https://contoso-kv.vault.azure.net/secrets'],
+    ['a secret name has invalid characters', { secrets: 'db-password, api_key' }, 'loc_mock_InvalidSecretName api_key'],
+    ['* is mixed with names', { secrets: '*, db-password' }, 'loc_mock_SecretsStarNotAlone'],
+    ['a rename target is not a variable name', { secrets: 'db-password:Db Password' }, 'loc_mock_InvalidVariableName Db Password db-password'],
+    ['envSafeNames is not a boolean', { envSafeNames: 'yes' }, 'loc_mock_InputInvalidBoolean envSafeNames yes'],
+    ['concurrency is out of range', { concurrency: '0' }, 'loc_mock_InputInvalidInteger concurrency 1 64 0'],
+  ];
+  for (const [what, inputs, expected] of failures) {
+    it(`fails naming the input when ${what}`, async () => {
+      assertFailedWith(await runL0(scenario(inputs)), expected);
+    });
+  }
+
+  it('accepts valid inputs and then says the task is not available yet, changing nothing', async () => {
+    const result = await runL0(scenario({ keyVaultName: 'https://contoso-kv.vault.azure.net/', secrets: 'db-password:DbPassword\napi-key' }));
+    assertFailedWith(result, 'loc_mock_NotAvailableYet FetchKeyVaultSecrets@1');
+    assert.equal(result.commands.filter((c) => c.command === 'task.setvariable').length, 0);
+  });
+
+  it('does nothing in the step phase when the secrets were fetched as a pre-job', async () => {
+    const result = await runL0(scenario({ runAsPreJob: 'true', keyVaultName: 'not a valid name' }));
+    assert.ok(result.succeeded);
+    assert.match(result.stdout, /loc_mock_RanAsPreJob/);
+  });
+
+  it('does nothing in the pre-job phase unless runAsPreJob is set', async () => {
+    const result = await runL0(scenario({ keyVaultName: 'not a valid name' }, { env: { AKS_DELIVERY_TASK_PHASE: 'prejob' } }));
+    assert.ok(result.succeeded);
+    assert.doesNotMatch(result.stdout, /loc_mock_/);
+  });
+
+  it('does the work in the pre-job phase when runAsPreJob is set', async () => {
+    const result = await runL0(scenario({ runAsPreJob: 'true' }, { env: { AKS_DELIVERY_TASK_PHASE: 'prejob' } }));
+    assertFailedWith(result, 'loc_mock_NotAvailableYet FetchKeyVaultSecrets@1');
+  });
+});

@@ -1,0 +1,30 @@
+// The script the mock runner starts for every L0 run: it applies the scenario from L0_SCENARIO,
+// then runs the task (or the scenario's entry) with the mocked task-lib.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { agentEnvironment } from '../../scripts/agentEnvironment';
+import type { L0Scenario } from './l0';
+
+const scenario = JSON.parse(process.env['L0_SCENARIO'] ?? '{}') as L0Scenario;
+// task-lib moves ENDPOINT_AUTH_* into its vault when it loads, so they must be set before that.
+// Agent.TempDirectory also keeps task-lib's vault key (.taskkey) out of the working tree.
+Object.assign(
+  process.env,
+  { AGENT_TEMPDIRECTORY: os.tmpdir() },
+  agentEnvironment({ endpoints: scenario.endpoints, variables: scenario.variables }),
+  scenario.env ?? {},
+);
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { TaskMockRunner } = require('azure-pipelines-task-lib/mock-run') as typeof import('azure-pipelines-task-lib/mock-run');
+
+const taskDir = path.resolve(__dirname, '..', '..', 'tasks', scenario.task);
+const runner = new TaskMockRunner(scenario.entry ?? path.join(taskDir, 'index.js'));
+for (const [name, value] of Object.entries(scenario.inputs ?? {})) {
+  runner.setInput(name, value);
+}
+for (const [moduleName, fakePath] of Object.entries(scenario.mocks ?? {})) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  runner.registerMock(moduleName, require(fakePath));
+}
+runner.run();
