@@ -42,15 +42,22 @@ export function applyDevVariant(stagingDir: string): void {
   }
 }
 
+/** Packages the staged extension; the dev variant is staged in a copy so dist/extension stays public. */
 export function packageExtension(options: { dev: boolean }): string {
   if (!fs.existsSync(path.join(EXTENSION_STAGING_DIR, 'vss-extension.json'))) {
     throw new Error('dist/extension is not staged: run `npm run bundle` first');
   }
-  if (options.dev) applyDevVariant(EXTENSION_STAGING_DIR);
+  let root = EXTENSION_STAGING_DIR;
+  if (options.dev) {
+    root = `${EXTENSION_STAGING_DIR}-dev`;
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.cpSync(EXTENSION_STAGING_DIR, root, { recursive: true });
+    applyDevVariant(root);
+  }
   const tfx = path.join(REPO_ROOT, 'node_modules', 'tfx-cli', '_build', 'tfx-cli.js');
   const output = execFileSync(
     process.execPath,
-    [tfx, 'extension', 'create', '--root', EXTENSION_STAGING_DIR, '--manifest-globs', 'vss-extension.json', '--output-path', DIST_DIR, '--no-prompt', '--json'],
+    [tfx, 'extension', 'create', '--root', root, '--manifest-globs', 'vss-extension.json', '--output-path', DIST_DIR, '--no-prompt', '--json'],
     { encoding: 'utf8', env: { ...process.env, TFX_TRACE: '' } },
   );
   const result = JSON.parse(output.slice(output.indexOf('{'))) as { path: string };

@@ -1,18 +1,18 @@
 import * as path from 'node:path';
 import * as tl from 'azure-pipelines-task-lib/task';
-import { userError } from '../common/errors';
 import { runTask } from '../common/taskRunner';
+import { createSecretClient, fetchKeyVaultSecrets } from './fetchSecrets';
 import { readInputs, readRunAsPreJob } from './inputs';
 
 // The pre-job handler's entry (prejob.js) sets this before loading us.
 const isPreJobPhase = process.env['AKS_DELIVERY_TASK_PHASE'] === 'prejob';
 
-void runTask(path.join(__dirname, 'task.json'), () => {
+void runTask(path.join(__dirname, 'task.json'), async () => {
   // Both handlers run; only the phase the author chose does the work.
   if (readRunAsPreJob() !== isPreJobPhase) {
     if (!isPreJobPhase) console.log(tl.loc('RanAsPreJob'));
     return;
   }
-  readInputs();
-  throw userError('NotAvailableYet', 'FetchKeyVaultSecrets@1');
+  const inputs = readInputs();
+  await fetchKeyVaultSecrets(inputs, createSecretClient(inputs));
 });

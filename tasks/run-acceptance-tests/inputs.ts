@@ -37,6 +37,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 export function readInputs(): RunAcceptanceTestsInputs {
   const input = new InputReader<InputName>();
+  const baseUrl = parseBaseUrl(input.required('baseUrl'));
   const readinessPath = input.optional('readinessPath');
   if (readinessPath !== undefined && !readinessPath.startsWith('/')) throw userError('InvalidReadinessPath', readinessPath);
   const checksFile = input.path('checksFile');
@@ -46,7 +47,7 @@ export function readInputs(): RunAcceptanceTestsInputs {
   const command = input.optional('command');
   if (readinessPath === undefined && checksFile === undefined && command === undefined) throw userError('NothingToTest');
   return {
-    baseUrl: parseBaseUrl(input.required('baseUrl')),
+    baseUrl,
     readinessPath,
     readinessTimeoutSeconds: input.integer('readinessTimeout', 300, { min: 0, max: 3600 }),
     checksFile,

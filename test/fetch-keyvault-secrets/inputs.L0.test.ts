@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { assertFailedWith, runL0, type L0Scenario } from '../support/l0';
+import * as path from 'node:path';
+import { FAKES_DIR, assertFailedWith, failureMessage, runL0, type L0Scenario } from '../support/l0';
 import { servicePrincipalEndpoint } from '../support/fixtures';
 
 const CONNECTION = 'kv-connection';
@@ -9,6 +10,8 @@ function scenario(inputs: Record<string, string>, extra: Partial<L0Scenario> = {
     task: 'fetch-keyvault-secrets',
     inputs: { azureSubscription: CONNECTION, keyVaultName: 'contoso-kv', ...inputs },
     endpoints: { [CONNECTION]: servicePrincipalEndpoint() },
+    env: { FAKE_KEYVAULT: JSON.stringify({ secrets: [{ name: 'db-password', value: 'pw' }, { name: 'api-key', value: 'k' }] }) },
+    mocks: { '@azure/identity': path.join(FAKES_DIR, 'identity.js'), '@azure/keyvault-secrets': path.join(FAKES_DIR, 'keyVaultSecrets.js') },
     ...extra,
   };
 }
@@ -32,10 +35,12 @@ describe('FetchKeyVaultSecrets inputs (L0)', () => {
     });
   }
 
-  it('accepts valid inputs and then says the task is not available yet, changing nothing', async () => {
+  it('accepts a vault URL and a list of names with renames', async () => {
     const result = await runL0(scenario({ keyVaultName: 'https://contoso-kv.vault.azure.net/', secrets: 'db-password:DbPassword\napi-key' }));
-    assertFailedWith(result, 'loc_mock_NotAvailableYet FetchKeyVaultSecrets@1');
-    assert.equal(result.commands.filter((c) => c.command === 'task.setvariable').length, 0);
+    assert.ok(result.succeeded, failureMessage(result));
+    const names = result.commands.filter((c) => c.command === 'task.setvariable').map((c) => c.properties['variable']);
+    // DbPassword's alias DBPASSWORD differs only in case, and variable names ignore case.
+    assert.deepEqual(names, ['DbPassword', 'api-key', 'API_KEY']);
   });
 
   it('does nothing in the step phase when the secrets were fetched as a pre-job', async () => {
@@ -51,7 +56,10 @@ describe('FetchKeyVaultSecrets inputs (L0)', () => {
   });
 
   it('does the work in the pre-job phase when runAsPreJob is set', async () => {
-    const result = await runL0(scenario({ runAsPreJob: 'true' }, { env: { AKS_DELIVERY_TASK_PHASE: 'prejob' } }));
-    assertFailedWith(result, 'loc_mock_NotAvailableYet FetchKeyVaultSecrets@1');
+    const result = await runL0(scenario({ runAsPreJob: 'true' }));
+    const preJob = await runL0({ ...scenario({ runAsPreJob: 'true' }), env: { ...scenario({}).env, AKS_DELIVERY_TASK_PHASE: 'prejob' } });
+    assert.ok(preJob.succeeded, failureMessage(preJob));
+    assert.equal(preJob.commands.filter((c) => c.command === 'task.setvariable').length, 4);
+    assert.equal(result.commands.filter((c) => c.command === 'task.setvariable').length, 0, 'the step phase sets nothing');
   });
 });

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { MockTestRunner } from 'azure-pipelines-task-lib/mock-test';
+import { parseLoggingCommands, type LoggingCommand } from '../../scripts/agent';
 import type { EndpointDefinition } from '../../scripts/agentEnvironment';
 
 export type TaskFolder = 'fetch-keyvault-secrets' | 'promote-image' | 'deploy-aks-template' | 'run-acceptance-tests';
@@ -17,19 +18,13 @@ export interface L0Scenario {
   readonly entry?: string;
 }
 
-export interface VsoCommand {
-  readonly command: string;
-  readonly properties: Readonly<Record<string, string>>;
-  readonly message: string;
-}
-
 export interface L0Result {
   readonly succeeded: boolean;
   readonly errors: readonly string[];
   readonly warnings: readonly string[];
   readonly stdout: string;
   readonly stderr: string;
-  readonly commands: readonly VsoCommand[];
+  readonly commands: readonly LoggingCommand[];
 }
 
 export const BUILD_ROOT = path.resolve(__dirname, '..', '..');
@@ -63,37 +58,10 @@ export async function runL0(scenario: L0Scenario): Promise<L0Result> {
     warnings: runner.warningIssues,
     stdout: runner.stdout,
     stderr: runner.stderr,
-    commands: parseVsoCommands(runner.stdout),
+    commands: parseLoggingCommands(runner.stdout),
   };
   lastRun = result;
   return result;
-}
-
-/** `##vso[area.action k=v;k=v]message` lines, as the agent reads them. */
-export function parseVsoCommands(stdout: string): VsoCommand[] {
-  const commands: VsoCommand[] = [];
-  for (const line of stdout.split(/\r?\n/)) {
-    const start = line.indexOf('##vso[');
-    if (start < 0) continue;
-    const end = line.indexOf(']', start);
-    if (end < 0) continue;
-    const [command = '', ...pairs] = line.slice(start + 6, end).split(' ');
-    const properties: Record<string, string> = {};
-    for (const pair of pairs.join(' ').split(';')) {
-      const eq = pair.indexOf('=');
-      if (eq > 0) properties[pair.slice(0, eq).trim()] = unescapeProperty(pair.slice(eq + 1));
-    }
-    commands.push({ command, properties, message: unescapeMessage(line.slice(end + 1)) });
-  }
-  return commands;
-}
-
-function unescapeProperty(value: string): string {
-  return value.replace(/%3B/gi, ';').replace(/%5D/gi, ']').replace(/%0D/gi, '\r').replace(/%0A/gi, '\n').replace(/%25/gi, '%');
-}
-
-function unescapeMessage(value: string): string {
-  return value.replace(/%0D/gi, '\r').replace(/%0A/gi, '\n').replace(/%25/gi, '%');
 }
 
 /** The one failure message of a run (`task.complete result=Failed`). */

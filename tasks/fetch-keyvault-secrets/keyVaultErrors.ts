@@ -1,0 +1,76 @@
+import * as tl from 'azure-pipelines-task-lib/task';
+import { UserError, userError } from '../common/errors';
+import type { AzureConnection } from '../common/azureConnection';
+
+interface ErrorLike {
+  name?: string;
+  code?: string;
+  statusCode?: number;
+  message?: string;
+  details?: unknown;
+}
+
+/** Every `code` in an error and its body (Key Vault nests the useful one in `innererror`). */
+export function errorCodes(error: unknown): Set<string> {
+  const codes = new Set<string>();
+  const walk = (node: unknown, depth: number): void => {
+    if (node === null || typeof node !== 'object' || depth > 6) return;
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'code' && typeof value === 'string') codes.add(value);
+      else if (typeof value === 'object') walk(value, depth + 1);
+    }
+  };
+  walk(error, 0);
+  return codes;
+}
+
+function statusOf(error: unknown): number | undefined {
+  return (error as ErrorLike | null)?.statusCode;
+}
+
+export function isSecretNotFound(error: unknown): boolean {
+  return statusOf(error) === 404 && errorCodes(error).has('SecretNotFound');
+}
+
+export function isSecretDisabled(error: unknown): boolean {
+  return statusOf(error) === 403 && errorCodes(error).has('SecretDisabled');
+}
+
+function firstLine(text: string | undefined): string {
+  return (text ?? '').split(/\r?\n/)[0]?.trim() ?? '';
+}
+
+/** Who the vault sees: the connection's client id, or the agent's managed identity. */
+function principalOf(connection: AzureConnection): string {
+  const auth = connection.authentication;
+  return auth.kind === 'managedIdentity' ? (auth.clientId ?? tl.loc('AgentManagedIdentity')) : auth.clientId;
+}
+
+/**
+ * Turns what Key Vault, DNS or Entra ID answered into a message that says what to do. Returns the
+ * error unchanged when it is not one we can explain.
+ */
+export function explainKeyVaultError(error: unknown, vaultUrl: string, connection: AzureConnection): unknown {
+  if (error instanceof UserError) return error;
+  const vault = new URL(vaultUrl).hostname;
+  const vaultName = vault.split('.')[0] ?? vault;
+  const codes = errorCodes(error);
+  const e = (error ?? {}) as ErrorLike;
+  if (e.name === 'AuthenticationError' || e.name === 'CredentialUnavailableError' || e.name === 'AggregateAuthenticationError') {
+    return userError('SignInFailed', connection.id, firstLine(e.message));
+  }
+  if (codes.has('ENOTFOUND') || codes.has('EAI_AGAIN')) {
+    return userError('VaultNotFound', vault, connection.cloud.keyVaultDnsSuffix ?? '');
+  }
+  if (e.statusCode === 403) {
+    if (codes.has('ForbiddenByFirewall')) return userError('ForbiddenByFirewall', vaultName);
+    if (codes.has('ForbiddenByRbac')) return userError('ForbiddenByRbac', principalOf(connection), vaultName);
+    if (codes.has('AccessDenied') || codes.has('ForbiddenByPolicy')) return userError('ForbiddenByAccessPolicy', principalOf(connection), vaultName);
+    return userError('KeyVaultForbidden', vaultName, firstLine(e.message));
+  }
+  if (e.statusCode === 401) return userError('SignInFailed', connection.id, firstLine(e.message));
+  if (e.name === 'RestError' && e.statusCode !== undefined) {
+    return userError('KeyVaultRequestFailed', vaultName, e.statusCode, firstLine(e.message));
+  }
+  return error;
+}

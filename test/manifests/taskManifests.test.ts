@@ -1,0 +1,137 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Ajv from 'ajv';
+import { REPO_ROOT, TASKS_DIR, readJson, taskFolders } from '../../scripts/layout';
+import { TASK_MANIFEST_SCHEMA } from './taskManifestSchema';
+
+interface TaskInput {
+  name: string;
+  type: string;
+  label: string;
+  defaultValue?: string;
+  required?: boolean;
+  groupName?: string;
+  helpMarkDown?: string;
+  visibleRule?: string;
+  options?: Record<string, string>;
+}
+
+interface TaskJson {
+  id: string;
+  name: string;
+  instanceNameFormat: string;
+  groups?: { name: string }[];
+  inputs: TaskInput[];
+  dataSourceBindings?: { target: string; endpointId?: string }[];
+  execution: Record<string, { target: string }>;
+  prejobexecution?: Record<string, { target: string }>;
+  messages: Record<string, string>;
+  outputVariables?: { name: string }[];
+}
+
+const COMMON_MESSAGES = readJson<Record<string, string>>(path.join(TASKS_DIR, 'common', 'messages.json'));
+
+/** Source files under a folder, recursively. */
+function sourcesOf(folder: string): string[] {
+  return fs
+    .readdirSync(folder, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .map((entry) => fs.readFileSync(path.join(entry.parentPath, entry.name), 'utf8'));
+}
+
+/** Message keys the code asks for: userError('Key', …) and tl.loc('Key', …). */
+function messageKeysUsedIn(sources: string[]): Set<string> {
+  const keys = new Set<string>();
+  for (const source of sources) {
+    for (const match of source.matchAll(/(?:userError|tl\.loc)\(\s*'([A-Za-z0-9_]+)'/g)) keys.add(match[1]!);
+  }
+  return keys;
+}
+
+/** The members of `export type InputName = 'a' | 'b'` in a task's inputs.ts. */
+function inputNamesDeclared(folder: string): Set<string> {
+  const source = fs.readFileSync(path.join(TASKS_DIR, folder, 'inputs.ts'), 'utf8');
+  const declaration = /export type InputName =([^;]+);/.exec(source);
+  assert.ok(declaration, `${folder}/inputs.ts declares InputName`);
+  return new Set([...declaration[1]!.matchAll(/'([^']+)'/g)].map((m) => m[1]!));
+}
+
+/** Input names a visibleRule refers to: `a = x && b != y || c = z`. */
+function namesInRule(rule: string): string[] {
+  return rule.split(/&&|\|\|/).map((clause) => clause.split(/!=|=|<|>/)[0]!.trim());
+}
+
+describe('task manifests (task.json)', () => {
+  const folders = taskFolders();
+
+  it('has the four tasks of the design', () => {
+    assert.deepEqual(folders, ['deploy-aks-template', 'fetch-keyvault-secrets', 'promote-image', 'run-acceptance-tests']);
+  });
+
+  it('gives every task a unique GUID and name', () => {
+    const tasks = folders.map((folder) => readJson<TaskJson>(path.join(TASKS_DIR, folder, 'task.json')));
+    assert.equal(new Set(tasks.map((t) => t.id.toLowerCase())).size, tasks.length);
+    assert.equal(new Set(tasks.map((t) => t.name)).size, tasks.length);
+  });
+
+  for (const folder of folders) {
+    describe(folder, () => {
+      const task = readJson<TaskJson>(path.join(TASKS_DIR, folder, 'task.json'));
+      const inputNames = new Set(task.inputs.map((input) => input.name));
+
+      it('matches the schema', () => {
+        const validate = new Ajv({ allErrors: true, strict: true }).compile(TASK_MANIFEST_SCHEMA);
+        assert.ok(validate(task), JSON.stringify(validate.errors, null, 2));
+      });
+
+      it('declares exactly the inputs that inputs.ts reads', () => {
+        assert.deepEqual([...inputNames].sort(), [...inputNamesDeclared(folder)].sort());
+      });
+
+      it('puts every input in a declared group, with help, and pick lists defaulting to an option', () => {
+        const groups = new Set((task.groups ?? []).map((group) => group.name));
+        for (const input of task.inputs) {
+          if (input.groupName !== undefined) assert.ok(groups.has(input.groupName), `${input.name}: group ${input.groupName}`);
+          assert.ok((input.helpMarkDown ?? '').length > 20, `${input.name} has help`);
+          if (input.options !== undefined && input.defaultValue) {
+            assert.ok(input.defaultValue in input.options, `${input.name}: default ${input.defaultValue} is an option`);
+          }
+        }
+      });
+
+      it('names only real inputs in visibleRules, data source bindings and the instance name', () => {
+        for (const input of task.inputs) {
+          for (const name of namesInRule(input.visibleRule ?? '')) {
+            if (name !== '') assert.ok(inputNames.has(name), `${input.name}'s visibleRule names ${name}`);
+          }
+        }
+        for (const binding of task.dataSourceBindings ?? []) {
+          assert.ok(inputNames.has(binding.target), `binding target ${binding.target}`);
+          const endpoint = /^\$\((\w+)\)$/.exec(binding.endpointId ?? '');
+          assert.ok(endpoint && inputNames.has(endpoint[1]!), `binding endpoint ${binding.endpointId}`);
+        }
+        for (const match of task.instanceNameFormat.matchAll(/\$\((\w+)\)/g)) assert.ok(inputNames.has(match[1]!), match[1]);
+      });
+
+      it('runs on the Node20_1 and Node24 handlers', () => {
+        assert.deepEqual(Object.keys(task.execution).sort(), ['Node20_1', 'Node24']);
+        if (task.prejobexecution !== undefined) assert.deepEqual(Object.keys(task.prejobexecution).sort(), ['Node20_1', 'Node24']);
+      });
+
+      it('defines every message its code uses, the shared ones word for word, and no unused ones', () => {
+        const used = messageKeysUsedIn([...sourcesOf(path.join(TASKS_DIR, folder)), ...sourcesOf(path.join(TASKS_DIR, 'common'))]);
+        for (const key of used) assert.ok(key in task.messages, `message ${key} is defined`);
+        for (const [key, text] of Object.entries(COMMON_MESSAGES)) assert.equal(task.messages[key], text, `shared message ${key}`);
+        const usedAnywhere = messageKeysUsedIn(sourcesOf(TASKS_DIR));
+        for (const key of Object.keys(task.messages)) assert.ok(usedAnywhere.has(key), `message ${key} is used`);
+      });
+    });
+  }
+
+  it('lists one contribution per task in vss-extension.json', () => {
+    const manifest = readJson<{ contributions: { type: string; properties: { name: string } }[] }>(path.join(REPO_ROOT, 'vss-extension.json'));
+    const taskContributions = manifest.contributions.filter((c) => c.type === 'ms.vss-distributed-task.task').map((c) => c.properties.name);
+    assert.deepEqual(taskContributions.sort(), folders.map((folder) => `tasks/${folder}`));
+  });
+});
