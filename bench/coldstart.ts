@@ -50,6 +50,8 @@ export async function benchColdStart(): Promise<void> {
   }
   const vsix = fs.readdirSync(DIST_DIR).filter((f) => f.endsWith('.vsix') && !f.includes('-dev-'));
   for (const file of vsix) {
-    console.log(`  ${file}: ${(fs.statSync(path.join(DIST_DIR, file)).size / 1024).toFixed(0)} KiB (bar 3072 KiB)`);
+    console.log(
+      `  ${file}: ${(fs.statSync(path.join(DIST_DIR, file)).size / 1024).toFixed(0)} KiB (bar 3072 KiB)`,
+    );
   }
 }

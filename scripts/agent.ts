@@ -59,7 +59,8 @@ export async function runTaskAsAgent(options: TaskRunOptions): Promise<TaskRun> 
   };
   const handlers = options.preJob ? manifest.prejobexecution : manifest.execution;
   const target = handlers?.['Node20_1']?.target;
-  if (target === undefined) throw new Error(`${options.task} has no Node20_1 ${options.preJob ? 'pre-job ' : ''}handler`);
+  if (target === undefined)
+    throw new Error(`${options.task} has no Node20_1 ${options.preJob ? 'pre-job ' : ''}handler`);
 
   const agentDir = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-'));
   const temp = path.join(agentDir, '_temp');
@@ -79,7 +80,11 @@ export async function runTaskAsAgent(options: TaskRunOptions): Promise<TaskRun> 
   };
 
   const started = Date.now();
-  const child = spawn(process.execPath, [path.join(taskDir, target)], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(taskDir, target)], {
+    cwd: work,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -111,7 +116,10 @@ export function interpretOutput(stdout: string): Interpreted {
     }
   }
   const issues = (type: string): string[] =>
-    commands.filter((c) => c.command === 'task.logissue' || c.command === 'task.issue').filter((c) => c.properties['type'] === type).map((c) => c.message);
+    commands
+      .filter((c) => c.command === 'task.logissue' || c.command === 'task.issue')
+      .filter((c) => c.properties['type'] === type)
+      .map((c) => c.message);
   return {
     commands,
     result,
@@ -150,14 +158,17 @@ function unescapeData(value: string, isProperty: boolean): string {
 
 /** Masks every registered secret, as the agent does before a line reaches the log. */
 export function maskSecrets(text: string, secrets: readonly string[]): string {
-  return [...secrets].sort((a, b) => b.length - a.length).reduce((masked, secret) => (secret === '' ? masked : masked.split(secret).join('***')), text);
+  return [...secrets]
+    .sort((a, b) => b.length - a.length)
+    .reduce((masked, secret) => (secret === '' ? masked : masked.split(secret).join('***')), text);
 }
 
 // A task started from a shell inside a pipeline must not see that pipeline's inputs and connections.
 function stripAgentVariables(env: NodeJS.ProcessEnv): Record<string, string> {
   const clean: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
-    if (value !== undefined && !/^(INPUT_|ENDPOINT_|SECRET_|VSTS_TASKVARIABLE_)/.test(key)) clean[key] = value;
+    if (value !== undefined && !/^(INPUT_|ENDPOINT_|SECRET_|VSTS_TASKVARIABLE_)/.test(key))
+      clean[key] = value;
   }
   return clean;
 }

@@ -3,7 +3,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { EXTENSION_STAGING_DIR, REPO_ROOT, TASKS_DIR, readJson, taskFolders, writeJson, type TaskManifest } from './layout';
+import {
+  EXTENSION_STAGING_DIR,
+  REPO_ROOT,
+  TASKS_DIR,
+  readJson,
+  taskFolders,
+  writeJson,
+  type TaskManifest,
+} from './layout';
 
 /** What the pre-job handler runs: the same bundle, told which phase it is in. */
 export const PREJOB_ENTRY = "process.env.AKS_DELIVERY_TASK_PHASE = 'prejob';\nrequire('./index.js');\n";

@@ -38,7 +38,10 @@ export function writeJson(file: string, value: unknown): void {
 
 function findRoot(start: string): string {
   let dir = start;
-  while (!fs.existsSync(path.join(dir, 'vss-extension.json')) && !fs.existsSync(path.join(dir, 'package-lock.json'))) {
+  while (
+    !fs.existsSync(path.join(dir, 'vss-extension.json')) &&
+    !fs.existsSync(path.join(dir, 'package-lock.json'))
+  ) {
     const parent = path.dirname(dir);
     if (parent === dir) throw new Error(`no repository root above ${start}`);
     dir = parent;

@@ -5,7 +5,15 @@ import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DIST_DIR, EXTENSION_STAGING_DIR, REPO_ROOT, readJson, taskFolders, writeJson, type TaskManifest } from './layout';
+import {
+  DIST_DIR,
+  EXTENSION_STAGING_DIR,
+  REPO_ROOT,
+  readJson,
+  taskFolders,
+  writeJson,
+  type TaskManifest,
+} from './layout';
 
 interface ExtensionManifest {
   id: string;
@@ -57,7 +65,19 @@ export function packageExtension(options: { dev: boolean }): string {
   const tfx = path.join(REPO_ROOT, 'node_modules', 'tfx-cli', '_build', 'tfx-cli.js');
   const output = execFileSync(
     process.execPath,
-    [tfx, 'extension', 'create', '--root', root, '--manifest-globs', 'vss-extension.json', '--output-path', DIST_DIR, '--no-prompt', '--json'],
+    [
+      tfx,
+      'extension',
+      'create',
+      '--root',
+      root,
+      '--manifest-globs',
+      'vss-extension.json',
+      '--output-path',
+      DIST_DIR,
+      '--no-prompt',
+      '--json',
+    ],
     { encoding: 'utf8', env: { ...process.env, TFX_TRACE: '' } },
   );
   const result = JSON.parse(output.slice(output.indexOf('{'))) as { path: string };
@@ -66,5 +86,7 @@ export function packageExtension(options: { dev: boolean }): string {
 
 if (require.main === module) {
   const vsix = packageExtension({ dev: process.argv.includes('--dev') });
-  console.log(`Packaged ${path.relative(REPO_ROOT, vsix)} (${(fs.statSync(vsix).size / 1024).toFixed(0)} KiB)`);
+  console.log(
+    `Packaged ${path.relative(REPO_ROOT, vsix)} (${(fs.statSync(vsix).size / 1024).toFixed(0)} KiB)`,
+  );
 }

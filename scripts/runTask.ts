@@ -22,7 +22,15 @@ const USAGE =
   'usage: scripts/run-task <task> [--input name=value]... [--endpoint id=file.json]... [--variable name=value]... [--secret-variable name=value]... [--prejob] [--raw]';
 
 export function parseArguments(argv: readonly string[]): Arguments {
-  const parsed: Arguments = { task: '', inputs: {}, endpoints: {}, variables: {}, secretVariables: {}, preJob: false, raw: false };
+  const parsed: Arguments = {
+    task: '',
+    inputs: {},
+    endpoints: {},
+    variables: {},
+    secretVariables: {},
+    preJob: false,
+    raw: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const pair = (): [string, string] => {
@@ -60,7 +68,12 @@ export function summarise(run: TaskRun): string {
     if (line.startsWith('##vso[') || line.startsWith('##[debug]') || line === '') continue;
     lines.push(`  ${line}`);
   }
-  const out = ['Output:', ...lines, '', `Result: ${run.result ?? '(none reported)'}${run.resultMessage ? ` — ${run.resultMessage}` : ''}`];
+  const out = [
+    'Output:',
+    ...lines,
+    '',
+    `Result: ${run.result ?? '(none reported)'}${run.resultMessage ? ` — ${run.resultMessage}` : ''}`,
+  ];
   for (const error of run.errors) out.push(`  error: ${error}`);
   for (const warning of run.warnings) out.push(`  warning: ${warning}`);
   const variables = Object.entries(run.variables);
@@ -70,7 +83,14 @@ export function summarise(run: TaskRun): string {
     for (const [name, value] of variables) out.push(`  ${name} = ${value}`);
     for (const name of secretNames) out.push(`  ${name} = *** (secret)`);
   }
-  if (run.stderr.trim() !== '') out.push('Standard error:', ...run.stderr.trimEnd().split('\n').map((l) => `  ${l}`));
+  if (run.stderr.trim() !== '')
+    out.push(
+      'Standard error:',
+      ...run.stderr
+        .trimEnd()
+        .split('\n')
+        .map((l) => `  ${l}`),
+    );
   out.push(`Exit code ${run.exitCode}, ${run.durationMs} ms`);
   return maskSecrets(out.join('\n'), secrets);
 }
@@ -78,7 +98,9 @@ export function summarise(run: TaskRun): string {
 async function main(): Promise<void> {
   const args = parseArguments(process.argv.slice(2));
   if (!fs.existsSync(path.join(EXTENSION_STAGING_DIR, 'tasks', args.task))) {
-    throw new Error(`no bundled task '${args.task}' in dist/extension (tasks: ${taskFolders().join(', ')}); run npm run bundle first`);
+    throw new Error(
+      `no bundled task '${args.task}' in dist/extension (tasks: ${taskFolders().join(', ')}); run npm run bundle first`,
+    );
   }
   const run = await runTaskAsAgent(args);
   const secrets = [...run.registeredSecrets, ...Object.values(run.secretVariables)];

@@ -59,7 +59,10 @@ export interface CustomCloudData {
  * for them carries legacy hosts (login.windows.net); any other name must bring its own endpoints.
  * Returns undefined when the environment is unknown and the data lacks an authority or ARM URL.
  */
-export function resolveAzureCloud(environment: string | undefined, data: CustomCloudData): AzureCloud | undefined {
+export function resolveAzureCloud(
+  environment: string | undefined,
+  data: CustomCloudData,
+): AzureCloud | undefined {
   const known = KNOWN_CLOUDS[(environment ?? 'AzureCloud').toLowerCase()];
   if (known !== undefined) return known;
   if (data.environmentAuthorityUrl === undefined || data.resourceManagerUrl === undefined) return undefined;

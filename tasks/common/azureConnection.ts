@@ -5,7 +5,12 @@ import { registerSecret } from './secrets';
 
 /** How a connection signs in; each variant maps to one @azure/identity credential. */
 export type AzureAuthentication =
-  | { readonly kind: 'servicePrincipalSecret'; readonly tenantId: string; readonly clientId: string; readonly secret: string }
+  | {
+      readonly kind: 'servicePrincipalSecret';
+      readonly tenantId: string;
+      readonly clientId: string;
+      readonly secret: string;
+    }
   | {
       readonly kind: 'servicePrincipalCertificate';
       readonly tenantId: string;
@@ -41,8 +46,10 @@ export function readAzureConnection(inputName: string, connectionId: string): Az
   if (scheme === undefined) {
     throw userError('ConnectionNotFound', inputName, connectionId);
   }
-  const data = (key: string): string | undefined => nonEmpty(tl.getEndpointDataParameter(connectionId, key, true));
-  const auth = (key: string): string | undefined => nonEmpty(tl.getEndpointAuthorizationParameter(connectionId, key, true));
+  const data = (key: string): string | undefined =>
+    nonEmpty(tl.getEndpointDataParameter(connectionId, key, true));
+  const auth = (key: string): string | undefined =>
+    nonEmpty(tl.getEndpointAuthorizationParameter(connectionId, key, true));
   const requireAuth = (key: string, what: string): string => {
     const value = auth(key);
     if (value === undefined) throw userError('ConnectionMissingParameter', connectionId, what);
@@ -85,12 +92,20 @@ export function readAzureConnection(inputName: string, connectionId: string): Az
       const systemAccessToken =
         nonEmpty(tl.getEndpointAuthorizationParameter('SystemVssConnection', 'AccessToken', true)) ??
         nonEmpty(tl.getVariable('System.AccessToken'));
-      const oidcRequestUri = nonEmpty(tl.getVariable('System.OidcRequestUri')) ?? nonEmpty(process.env['SYSTEM_OIDCREQUESTURI']);
+      const oidcRequestUri =
+        nonEmpty(tl.getVariable('System.OidcRequestUri')) ?? nonEmpty(process.env['SYSTEM_OIDCREQUESTURI']);
       if (systemAccessToken === undefined || oidcRequestUri === undefined) {
         throw userError('ConnectionNeedsOidc', connectionId);
       }
       registerSecret(systemAccessToken);
-      authentication = { kind: 'workloadIdentityFederation', tenantId, clientId, serviceConnectionId: connectionId, systemAccessToken, oidcRequestUri };
+      authentication = {
+        kind: 'workloadIdentityFederation',
+        tenantId,
+        clientId,
+        serviceConnectionId: connectionId,
+        systemAccessToken,
+        oidcRequestUri,
+      };
       break;
     }
     case 'managedserviceidentity':

@@ -12,10 +12,18 @@ import { azureClientOptions } from './httpOptions';
 /** The @azure/identity credential for a connection, talking to its cloud's authority through the agent's proxy. */
 export function createCredential(connection: AzureConnection): TokenCredential {
   const { cloud, authentication } = connection;
-  const options: TokenCredentialOptions = { authorityHost: cloud.authorityHost, ...azureClientOptions(cloud.authorityHost) };
+  const options: TokenCredentialOptions = {
+    authorityHost: cloud.authorityHost,
+    ...azureClientOptions(cloud.authorityHost),
+  };
   switch (authentication.kind) {
     case 'servicePrincipalSecret':
-      return new ClientSecretCredential(authentication.tenantId, authentication.clientId, authentication.secret, options);
+      return new ClientSecretCredential(
+        authentication.tenantId,
+        authentication.clientId,
+        authentication.secret,
+        options,
+      );
     case 'servicePrincipalCertificate':
       return new ClientCertificateCredential(
         authentication.tenantId,

@@ -29,7 +29,10 @@ export function toProxySettings(config: tl.ProxyConfiguration | null): ProxySett
 }
 
 /** Options shared by every Azure SDK client we create for `url`: proxy and user agent. */
-export function azureClientOptions(url: string): { proxyOptions?: ProxySettings; userAgentOptions: { userAgentPrefix: string } } {
+export function azureClientOptions(url: string): {
+  proxyOptions?: ProxySettings;
+  userAgentOptions: { userAgentPrefix: string };
+} {
   const proxyOptions = agentProxyFor(url);
   return {
     ...(proxyOptions === undefined ? {} : { proxyOptions }),

@@ -17,7 +17,8 @@ export class ImageReferenceError extends Error {}
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
-const REGISTRY = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::\d{1,5})?$/;
+const REGISTRY =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::\d{1,5})?$/;
 const MAX_NAME_LENGTH = 255;
 
 /** Parses and validates a reference; the error says which part is wrong and how it should look. */
@@ -32,7 +33,9 @@ export function parseImageReference(text: string): ImageReference {
     digest = remainder.slice(at + 1);
     remainder = remainder.slice(0, at);
     if (!DIGEST.test(digest)) {
-      throw new ImageReferenceError(`'${input}' has an invalid digest '${digest}': expected sha256: followed by 64 lower-case hex digits`);
+      throw new ImageReferenceError(
+        `'${input}' has an invalid digest '${digest}': expected sha256: followed by 64 lower-case hex digits`,
+      );
     }
   }
 
@@ -54,11 +57,18 @@ export function parseImageReference(text: string): ImageReference {
   if (firstSlash >= 0) {
     const first = remainder.slice(0, firstSlash);
     // Docker's rule: the first component is a registry when it looks like a host, not a path.
-    if (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase()) {
+    if (
+      first.includes('.') ||
+      first.includes(':') ||
+      first === 'localhost' ||
+      first !== first.toLowerCase()
+    ) {
       registry = first;
       remainder = remainder.slice(firstSlash + 1);
       if (!REGISTRY.test(registry)) {
-        throw new ImageReferenceError(`'${input}' has an invalid registry '${registry}': expected a host name with an optional :port`);
+        throw new ImageReferenceError(
+          `'${input}' has an invalid registry '${registry}': expected a host name with an optional :port`,
+        );
       }
     }
   }
@@ -80,7 +90,8 @@ export function parseImageReference(text: string): ImageReference {
 
 /** `registry/repository[:tag][@digest]`, the canonical text of a reference. */
 export function formatImageReference(reference: ImageReference): string {
-  const name = reference.registry === undefined ? reference.repository : `${reference.registry}/${reference.repository}`;
+  const name =
+    reference.registry === undefined ? reference.repository : `${reference.registry}/${reference.repository}`;
   return `${name}${reference.tag === undefined ? '' : `:${reference.tag}`}${reference.digest === undefined ? '' : `@${reference.digest}`}`;
 }
 

@@ -23,7 +23,11 @@ export type InputName =
   | 'annotate'
   | 'dryRun';
 
-export const CONNECTION_TYPES = ['azureResourceManager', 'kubernetesServiceConnection', 'kubeconfig'] as const;
+export const CONNECTION_TYPES = [
+  'azureResourceManager',
+  'kubernetesServiceConnection',
+  'kubeconfig',
+] as const;
 
 export type ClusterConnection =
   | {
@@ -33,11 +37,18 @@ export type ClusterConnection =
       readonly cluster: string;
       readonly useClusterAdmin: boolean;
     }
-  | { readonly kind: 'kubernetesServiceConnection'; readonly endpointId: string; readonly authorizationType: string }
+  | {
+      readonly kind: 'kubernetesServiceConnection';
+      readonly endpointId: string;
+      readonly authorizationType: string;
+    }
   | { readonly kind: 'kubeconfig'; readonly path: string };
 
 /** `auto` (kubectl on PATH, else the latest stable), `latest`, or a version like `1.32.4`. */
-export type KubectlVersion = { readonly kind: 'auto' } | { readonly kind: 'latest' } | { readonly kind: 'exact'; readonly version: string };
+export type KubectlVersion =
+  | { readonly kind: 'auto' }
+  | { readonly kind: 'latest' }
+  | { readonly kind: 'exact'; readonly version: string };
 
 export interface DeployAksTemplateInputs {
   readonly cluster: ClusterConnection;
@@ -92,7 +103,8 @@ function readClusterConnection(input: InputReader<InputName>): ClusterConnection
       if (tl.getEndpointAuthorizationScheme(endpointId, true) === undefined) {
         throw userError('ConnectionNotFound', 'kubernetesServiceConnection', endpointId);
       }
-      const authorizationType = tl.getEndpointDataParameter(endpointId, 'authorizationType', true) ?? 'Kubeconfig';
+      const authorizationType =
+        tl.getEndpointDataParameter(endpointId, 'authorizationType', true) ?? 'Kubeconfig';
       return { kind: 'kubernetesServiceConnection', endpointId, authorizationType };
     }
     case 'kubeconfig': {
@@ -110,10 +122,12 @@ export function parseImageOverride(line: string): ImageReference {
   try {
     reference = parseImageReference(line);
   } catch (error: unknown) {
-    if (error instanceof ImageReferenceError) throw userError('InputInvalidImageReference', 'images', error.message);
+    if (error instanceof ImageReferenceError)
+      throw userError('InputInvalidImageReference', 'images', error.message);
     throw error;
   }
-  if (reference.tag === undefined && reference.digest === undefined) throw userError('ImageOverrideNeedsTagOrDigest', line);
+  if (reference.tag === undefined && reference.digest === undefined)
+    throw userError('ImageOverrideNeedsTagOrDigest', line);
   return reference;
 }
 
@@ -123,7 +137,8 @@ export function parseVariables(lines: readonly string[]): ReadonlyMap<string, st
   for (const line of lines) {
     const eq = line.indexOf('=');
     const name = eq < 0 ? line : line.slice(0, eq).trim();
-    if (eq < 0 || !VARIABLE_NAME.test(name)) throw userError('InvalidVariableLine', line.length > 60 ? `${line.slice(0, 60)}…` : line);
+    if (eq < 0 || !VARIABLE_NAME.test(name))
+      throw userError('InvalidVariableLine', line.length > 60 ? `${line.slice(0, 60)}…` : line);
     if (variables.has(name)) throw userError('DuplicateVariable', name);
     variables.set(name, line.slice(eq + 1));
   }

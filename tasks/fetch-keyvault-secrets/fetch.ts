@@ -24,10 +24,14 @@ export interface FetchOutcome {
 }
 
 /** Why a secret cannot be used now, judged from its attributes; undefined when it can. */
-export function unusableReason(properties: Pick<SecretProperties, 'enabled' | 'expiresOn' | 'notBefore'>, now: Date): SkipReason | undefined {
+export function unusableReason(
+  properties: Pick<SecretProperties, 'enabled' | 'expiresOn' | 'notBefore'>,
+  now: Date,
+): SkipReason | undefined {
   if (properties.enabled === false) return 'disabled';
   if (properties.expiresOn !== undefined && properties.expiresOn.getTime() <= now.getTime()) return 'expired';
-  if (properties.notBefore !== undefined && properties.notBefore.getTime() > now.getTime()) return 'notYetValid';
+  if (properties.notBefore !== undefined && properties.notBefore.getTime() > now.getTime())
+    return 'notYetValid';
   return undefined;
 }
 
@@ -36,7 +40,10 @@ export function unusableReason(properties: Pick<SecretProperties, 'enabled' | 'e
  * while the next page is listed, at most `concurrency` requests at a time. The first failure
  * stops new fetches and is thrown once the ones in flight have settled.
  */
-export async function fetchAllSecrets(client: SecretReader, options: { concurrency: number; now: Date }): Promise<FetchOutcome> {
+export async function fetchAllSecrets(
+  client: SecretReader,
+  options: { concurrency: number; now: Date },
+): Promise<FetchOutcome> {
   const limit = new ConcurrencyLimit(options.concurrency);
   const abort = new AbortController();
   const fetched: (FetchedSecret | undefined)[] = [];
@@ -83,7 +90,11 @@ export async function fetchAllSecrets(client: SecretReader, options: { concurren
  * The named secrets, fetched concurrently. An absent, disabled, expired or not yet valid secret is
  * reported as skipped (the caller decides whether that fails the task); any other error is thrown.
  */
-export async function fetchNamedSecrets(client: SecretReader, names: readonly string[], options: { concurrency: number; now: Date }): Promise<FetchOutcome> {
+export async function fetchNamedSecrets(
+  client: SecretReader,
+  names: readonly string[],
+  options: { concurrency: number; now: Date },
+): Promise<FetchOutcome> {
   const limit = new ConcurrencyLimit(options.concurrency);
   const abort = new AbortController();
   const results = await Promise.all(

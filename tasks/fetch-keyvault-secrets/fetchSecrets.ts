@@ -4,7 +4,13 @@ import { createCredential } from '../common/credential';
 import { userError } from '../common/errors';
 import { azureClientOptions } from '../common/httpOptions';
 import { registerSecret } from '../common/secrets';
-import { fetchAllSecrets, fetchNamedSecrets, type FetchOutcome, type SecretReader, type SkipReason } from './fetch';
+import {
+  fetchAllSecrets,
+  fetchNamedSecrets,
+  type FetchOutcome,
+  type SecretReader,
+  type SkipReason,
+} from './fetch';
 import type { FetchKeyVaultSecretsInputs, SecretRequest } from './inputs';
 import { explainKeyVaultError } from './keyVaultErrors';
 import { planVariables, type VariableAssignment } from './variables';
@@ -34,18 +40,27 @@ export interface FetchSummary {
  * Fetches the selected secrets and sets them as secret variables. Every value is registered with
  * the agent as soon as it arrives; no variable is set unless every check passed.
  */
-export async function fetchKeyVaultSecrets(inputs: FetchKeyVaultSecretsInputs, client: SecretReader, now = new Date()): Promise<FetchSummary> {
+export async function fetchKeyVaultSecrets(
+  inputs: FetchKeyVaultSecretsInputs,
+  client: SecretReader,
+  now = new Date(),
+): Promise<FetchSummary> {
   const { selection } = inputs;
   const options = { concurrency: inputs.concurrency, now };
   // Named secrets: a collision is known before anything is fetched.
-  const namedPlan = selection.kind === 'named' ? planVariables(selection.requests, inputs.envSafeNames) : undefined;
+  const namedPlan =
+    selection.kind === 'named' ? planVariables(selection.requests, inputs.envSafeNames) : undefined;
 
   let outcome: FetchOutcome;
   try {
     outcome =
       selection.kind === 'all'
         ? await fetchAllSecrets(client, options)
-        : await fetchNamedSecrets(client, selection.requests.map((r) => r.secretName), options);
+        : await fetchNamedSecrets(
+            client,
+            selection.requests.map((r) => r.secretName),
+            options,
+          );
   } catch (error: unknown) {
     throw explainKeyVaultError(error, inputs.vaultUrl, inputs.connection);
   }
@@ -58,13 +73,18 @@ export async function fetchKeyVaultSecrets(inputs: FetchKeyVaultSecretsInputs, c
   const plan: VariableAssignment[] =
     namedPlan?.filter((assignment) => fetchedNames.has(assignment.secretName)) ??
     planVariables(
-      outcome.fetched.map((secret): SecretRequest => ({ secretName: secret.name, variableName: secret.name })),
+      outcome.fetched.map((secret): SecretRequest => ({
+        secretName: secret.name,
+        variableName: secret.name,
+      })),
       inputs.envSafeNames,
     );
 
   // The agent refuses multi-line secret variables unless the pipeline opts in; say so up front
   // rather than fail half-way through setting variables.
-  const multiLine = outcome.fetched.filter((secret) => /[\r\n]/.test(secret.value)).map((secret) => secret.name);
+  const multiLine = outcome.fetched
+    .filter((secret) => /[\r\n]/.test(secret.value))
+    .map((secret) => secret.name);
   if (multiLine.length > 0 && tl.getVariable('System.UnsafeAllowMultilineSecret')?.toLowerCase() !== 'true') {
     throw userError('MultilineSecretNotAllowed', multiLine.join(', '));
   }

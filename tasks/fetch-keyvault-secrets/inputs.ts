@@ -17,7 +17,8 @@ export interface SecretRequest {
   readonly variableName: string;
 }
 
-export type SecretSelection = { readonly kind: 'all' } | { readonly kind: 'named'; readonly requests: readonly SecretRequest[] };
+export type SecretSelection =
+  { readonly kind: 'all' } | { readonly kind: 'named'; readonly requests: readonly SecretRequest[] };
 
 export interface FetchKeyVaultSecretsInputs {
   readonly connection: AzureConnection;

@@ -56,7 +56,11 @@ export function explainKeyVaultError(error: unknown, vaultUrl: string, connectio
   const vaultName = vault.split('.')[0] ?? vault;
   const codes = errorCodes(error);
   const e = (error ?? {}) as ErrorLike;
-  if (e.name === 'AuthenticationError' || e.name === 'CredentialUnavailableError' || e.name === 'AggregateAuthenticationError') {
+  if (
+    e.name === 'AuthenticationError' ||
+    e.name === 'CredentialUnavailableError' ||
+    e.name === 'AggregateAuthenticationError'
+  ) {
     return userError('SignInFailed', connection.id, firstLine(e.message));
   }
   if (codes.has('ENOTFOUND') || codes.has('EAI_AGAIN')) {
@@ -65,7 +69,8 @@ export function explainKeyVaultError(error: unknown, vaultUrl: string, connectio
   if (e.statusCode === 403) {
     if (codes.has('ForbiddenByFirewall')) return userError('ForbiddenByFirewall', vaultName);
     if (codes.has('ForbiddenByRbac')) return userError('ForbiddenByRbac', principalOf(connection), vaultName);
-    if (codes.has('AccessDenied') || codes.has('ForbiddenByPolicy')) return userError('ForbiddenByAccessPolicy', principalOf(connection), vaultName);
+    if (codes.has('AccessDenied') || codes.has('ForbiddenByPolicy'))
+      return userError('ForbiddenByAccessPolicy', principalOf(connection), vaultName);
     return userError('KeyVaultForbidden', vaultName, firstLine(e.message));
   }
   if (e.statusCode === 401) return userError('SignInFailed', connection.id, firstLine(e.message));

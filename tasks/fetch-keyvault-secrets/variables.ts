@@ -20,7 +20,10 @@ export function envSafeName(name: string): string {
  * The variables to set, one entry per secret. Pipeline variable names are case-insensitive, so two
  * names that differ only in case collide; any collision fails before anything is set.
  */
-export function planVariables(requests: readonly SecretRequest[], withEnvSafeAliases: boolean): VariableAssignment[] {
+export function planVariables(
+  requests: readonly SecretRequest[],
+  withEnvSafeAliases: boolean,
+): VariableAssignment[] {
   const owner = new Map<string, string>();
   const claim = (variableName: string, secretName: string): boolean => {
     const key = variableName.toLowerCase();
@@ -44,7 +47,8 @@ export function planVariables(requests: readonly SecretRequest[], withEnvSafeAli
   if (withEnvSafeAliases) {
     for (const [secretName, names] of assignments) {
       for (const alias of new Set(names.map(envSafeName))) {
-        if (!names.some((name) => name.toLowerCase() === alias.toLowerCase()) && claim(alias, secretName)) names.push(alias);
+        if (!names.some((name) => name.toLowerCase() === alias.toLowerCase()) && claim(alias, secretName))
+          names.push(alias);
       }
     }
   }

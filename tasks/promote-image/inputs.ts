@@ -1,6 +1,11 @@
 import { readAzureConnection, type AzureConnection } from '../common/azureConnection';
 import { userError } from '../common/errors';
-import { ImageReferenceError, isValidTag, parseImageReference, type ImageReference } from '../common/imageReference';
+import {
+  ImageReferenceError,
+  isValidTag,
+  parseImageReference,
+  type ImageReference,
+} from '../common/imageReference';
 import { InputReader } from '../common/inputs';
 
 export type InputName =
@@ -46,7 +51,9 @@ export function readInputs(): PromoteImageInputs {
   const sourceConnection = readAzureConnection('sourceAzureSubscription', sourceConnectionId);
   const targetConnectionId = input.optional('targetAzureSubscription') ?? sourceConnectionId;
   const targetConnection =
-    targetConnectionId === sourceConnectionId ? sourceConnection : readAzureConnection('targetAzureSubscription', targetConnectionId);
+    targetConnectionId === sourceConnectionId
+      ? sourceConnection
+      : readAzureConnection('targetAzureSubscription', targetConnectionId);
 
   const sourceRegistry = loginServerOf('sourceRegistry', input.required('sourceRegistry'));
   const targetRegistry = loginServerOf('targetRegistry', input.required('targetRegistry'));
@@ -75,7 +82,10 @@ export function readInputs(): PromoteImageInputs {
 
 /** A registry login server: host[:port], no scheme or path (`https://` is tolerated and dropped). */
 export function loginServerOf(inputName: InputName, value: string): string {
-  const host = value.replace(/^https:\/\//i, '').replace(/\/+$/, '').toLowerCase();
+  const host = value
+    .replace(/^https:\/\//i, '')
+    .replace(/\/+$/, '')
+    .toLowerCase();
   if (!/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?$/.test(host)) {
     throw userError('InvalidRegistry', inputName, value);
   }
@@ -88,7 +98,8 @@ export function sourceImageOf(value: string, sourceRegistry: string): ImageRefer
   try {
     reference = parseImageReference(value);
   } catch (error: unknown) {
-    if (error instanceof ImageReferenceError) throw userError('InputInvalidImageReference', 'image', error.message);
+    if (error instanceof ImageReferenceError)
+      throw userError('InputInvalidImageReference', 'image', error.message);
     throw error;
   }
   if (reference.registry !== undefined && reference.registry.toLowerCase() !== sourceRegistry) {

@@ -39,13 +39,15 @@ export function readInputs(): RunAcceptanceTestsInputs {
   const input = new InputReader<InputName>();
   const baseUrl = parseBaseUrl(input.required('baseUrl'));
   const readinessPath = input.optional('readinessPath');
-  if (readinessPath !== undefined && !readinessPath.startsWith('/')) throw userError('InvalidReadinessPath', readinessPath);
+  if (readinessPath !== undefined && !readinessPath.startsWith('/'))
+    throw userError('InvalidReadinessPath', readinessPath);
   const checksFile = input.path('checksFile');
   if (checksFile !== undefined && !(fs.existsSync(checksFile) && fs.statSync(checksFile).isFile())) {
     throw userError('ChecksFileNotFound', checksFile);
   }
   const command = input.optional('command');
-  if (readinessPath === undefined && checksFile === undefined && command === undefined) throw userError('NothingToTest');
+  if (readinessPath === undefined && checksFile === undefined && command === undefined)
+    throw userError('NothingToTest');
   return {
     baseUrl,
     readinessPath,

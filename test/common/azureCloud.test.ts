@@ -13,7 +13,11 @@ describe('resolveAzureCloud', () => {
   });
 
   it('ignores the legacy authority the agent passes for known clouds', () => {
-    assert.equal(resolveAzureCloud('AzureCloud', { environmentAuthorityUrl: 'https://login.windows.net/' })?.authorityHost, 'https://login.microsoftonline.com');
+    assert.equal(
+      resolveAzureCloud('AzureCloud', { environmentAuthorityUrl: 'https://login.windows.net/' })
+        ?.authorityHost,
+      'https://login.microsoftonline.com',
+    );
   });
 
   it('knows the China and US Government clouds’ suffixes', () => {
@@ -22,7 +26,10 @@ describe('resolveAzureCloud', () => {
   });
 
   it('builds a custom cloud from connection data, defaulting the ARM audience to the ARM URL', () => {
-    const cloud = resolveAzureCloud('AzureStack', { environmentAuthorityUrl: 'https://adfs.local/adfs/', resourceManagerUrl: 'https://arm.local' });
+    const cloud = resolveAzureCloud('AzureStack', {
+      environmentAuthorityUrl: 'https://adfs.local/adfs/',
+      resourceManagerUrl: 'https://arm.local',
+    });
     assert.equal(cloud?.authorityHost, 'https://adfs.local/adfs');
     assert.equal(cloud?.resourceManagerUrl, 'https://arm.local/');
     assert.equal(cloud?.resourceManagerScope, 'https://arm.local/.default');

@@ -6,9 +6,13 @@ import { CLIENT_ID, CLIENT_SECRET, TENANT_ID, servicePrincipalEndpoint } from '.
 import type { EndpointDefinition } from '../../scripts/agentEnvironment';
 
 const CONNECTION = 'c0ffee00-0000-4000-8000-000000000001';
-const CERTIFICATE_PEM = '-----BEGIN CERTIFICATE-----\nMIIBfakecertificatebody\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIIEfakeprivatekeybody\n-----END PRIVATE KEY-----';
+const CERTIFICATE_PEM =
+  '-----BEGIN CERTIFICATE-----\nMIIBfakecertificatebody\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIIEfakeprivatekeybody\n-----END PRIVATE KEY-----';
 
-async function buildCredential(endpoint: EndpointDefinition, extra: Partial<L0Scenario> = {}): Promise<L0Result> {
+async function buildCredential(
+  endpoint: EndpointDefinition,
+  extra: Partial<L0Scenario> = {},
+): Promise<L0Result> {
   return runL0({
     task: 'fetch-keyvault-secrets',
     entry: path.join(BUILD_ROOT, 'test', 'common', 'credentialEntry.js'),
@@ -36,14 +40,22 @@ describe('AzureRM service connection → credential (L0)', () => {
     const credential = onlyCredential(result);
     assert.equal(credential.className, 'ClientSecretCredential');
     assert.deepEqual(credential.args.slice(0, 3), [TENANT_ID, CLIENT_ID, CLIENT_SECRET]);
-    assert.equal((credential.args[3] as { authorityHost: string }).authorityHost, 'https://login.microsoftonline.com');
+    assert.equal(
+      (credential.args[3] as { authorityHost: string }).authorityHost,
+      'https://login.microsoftonline.com',
+    );
     assert.ok(registeredSecrets(result).includes(CLIENT_SECRET));
   });
 
   it('builds a ClientCertificateCredential from the PEM of a certificate connection, masking every line', async () => {
     const result = await buildCredential(
       servicePrincipalEndpoint({
-        auth: { tenantid: TENANT_ID, serviceprincipalid: CLIENT_ID, authenticationType: 'spnCertificate', servicePrincipalCertificate: CERTIFICATE_PEM },
+        auth: {
+          tenantid: TENANT_ID,
+          serviceprincipalid: CLIENT_ID,
+          authenticationType: 'spnCertificate',
+          servicePrincipalCertificate: CERTIFICATE_PEM,
+        },
       }),
     );
     const credential = onlyCredential(result);
@@ -54,13 +66,28 @@ describe('AzureRM service connection → credential (L0)', () => {
   });
 
   it('builds an AzurePipelinesCredential for workload identity federation with the job token and OIDC URL', async () => {
-    const oidc = 'https://vstoken.dev.azure.com/org/project/_apis/distributedtask/hubs/build/plans/p/jobs/j/oidctoken';
+    const oidc =
+      'https://vstoken.dev.azure.com/org/project/_apis/distributedtask/hubs/build/plans/p/jobs/j/oidctoken';
     const result = await buildCredential(
-      { url: 'https://management.azure.com/', scheme: 'WorkloadIdentityFederation', auth: { tenantid: TENANT_ID, serviceprincipalid: CLIENT_ID }, data: { environment: 'AzureCloud' } },
+      {
+        url: 'https://management.azure.com/',
+        scheme: 'WorkloadIdentityFederation',
+        auth: { tenantid: TENANT_ID, serviceprincipalid: CLIENT_ID },
+        data: { environment: 'AzureCloud' },
+      },
       {
         endpoints: {
-          [CONNECTION]: { url: 'https://management.azure.com/', scheme: 'WorkloadIdentityFederation', auth: { tenantid: TENANT_ID, serviceprincipalid: CLIENT_ID }, data: { environment: 'AzureCloud' } },
-          SystemVssConnection: { url: 'https://dev.azure.com/org/', scheme: 'OAuth', auth: { AccessToken: 'job-access-token-123' } },
+          [CONNECTION]: {
+            url: 'https://management.azure.com/',
+            scheme: 'WorkloadIdentityFederation',
+            auth: { tenantid: TENANT_ID, serviceprincipalid: CLIENT_ID },
+            data: { environment: 'AzureCloud' },
+          },
+          SystemVssConnection: {
+            url: 'https://dev.azure.com/org/',
+            scheme: 'OAuth',
+            auth: { AccessToken: 'job-access-token-123' },
+          },
         },
         variables: { 'System.OidcRequestUri': oidc },
       },
@@ -72,17 +99,34 @@ describe('AzureRM service connection → credential (L0)', () => {
   });
 
   it('fails with one line when workload identity federation has no OIDC request URL', async () => {
-    const result = await buildCredential({ url: 'https://management.azure.com/', scheme: 'WorkloadIdentityFederation', auth: { tenantid: TENANT_ID, serviceprincipalid: CLIENT_ID }, data: {} });
+    const result = await buildCredential({
+      url: 'https://management.azure.com/',
+      scheme: 'WorkloadIdentityFederation',
+      auth: { tenantid: TENANT_ID, serviceprincipalid: CLIENT_ID },
+      data: {},
+    });
     assert.equal(result.succeeded, false);
     assert.equal(failureMessage(result), `loc_mock_ConnectionNeedsOidc ${CONNECTION}`);
   });
 
   it('builds a ManagedIdentityCredential, with the user-assigned client id when the connection has one', async () => {
-    const systemAssigned = onlyCredential(await buildCredential({ url: 'https://management.azure.com/', scheme: 'ManagedServiceIdentity', auth: { tenantid: TENANT_ID }, data: {} }));
+    const systemAssigned = onlyCredential(
+      await buildCredential({
+        url: 'https://management.azure.com/',
+        scheme: 'ManagedServiceIdentity',
+        auth: { tenantid: TENANT_ID },
+        data: {},
+      }),
+    );
     assert.equal(systemAssigned.className, 'ManagedIdentityCredential');
     assert.equal((systemAssigned.args[0] as { clientId?: string }).clientId, undefined);
     const userAssigned = onlyCredential(
-      await buildCredential({ url: 'https://management.azure.com/', scheme: 'ManagedServiceIdentity', auth: { tenantid: TENANT_ID }, data: { msiclientId: 'mi-client' } }),
+      await buildCredential({
+        url: 'https://management.azure.com/',
+        scheme: 'ManagedServiceIdentity',
+        auth: { tenantid: TENANT_ID },
+        data: { msiclientId: 'mi-client' },
+      }),
     );
     assert.equal((userAssigned.args[0] as { clientId?: string }).clientId, 'mi-client');
   });
@@ -92,7 +136,9 @@ describe('AzureRM service connection → credential (L0)', () => {
       ['AzureChinaCloud', 'https://login.chinacloudapi.cn'],
       ['AzureUSGovernment', 'https://login.microsoftonline.us'],
     ] as const) {
-      const credential = onlyCredential(await buildCredential(servicePrincipalEndpoint({ data: { environment } })));
+      const credential = onlyCredential(
+        await buildCredential(servicePrincipalEndpoint({ data: { environment } })),
+      );
       assert.equal((credential.args[3] as { authorityHost: string }).authorityHost, authority);
     }
   });
@@ -110,7 +156,10 @@ describe('AzureRM service connection → credential (L0)', () => {
       }),
     );
     const credential = onlyCredential(result);
-    assert.equal((credential.args[3] as { authorityHost: string }).authorityHost, 'https://login.local.azurestack.external');
+    assert.equal(
+      (credential.args[3] as { authorityHost: string }).authorityHost,
+      'https://login.local.azurestack.external',
+    );
     const cloudLine = result.stdout.split('\n').find((line) => line.startsWith('##l0-cloud '));
     const cloud = JSON.parse(cloudLine!.slice('##l0-cloud '.length)) as Record<string, string>;
     assert.equal(cloud['resourceManagerUrl'], 'https://management.local.azurestack.external/');
@@ -119,9 +168,21 @@ describe('AzureRM service connection → credential (L0)', () => {
   });
 
   for (const [what, endpoint, expected] of [
-    ['an unsupported scheme', { scheme: 'UsernamePassword', data: { environment: 'AzureCloud' } }, `loc_mock_ConnectionSchemeUnsupported ${CONNECTION} UsernamePassword`],
-    ['an unknown cloud without endpoints', servicePrincipalEndpoint({ url: undefined, data: { environment: 'Mars' } }), `loc_mock_ConnectionUnknownEnvironment ${CONNECTION} Mars`],
-    ['a service principal without a key', servicePrincipalEndpoint({ auth: { tenantid: TENANT_ID, serviceprincipalid: CLIENT_ID } }), `loc_mock_ConnectionMissingParameter ${CONNECTION} service principal key`],
+    [
+      'an unsupported scheme',
+      { scheme: 'UsernamePassword', data: { environment: 'AzureCloud' } },
+      `loc_mock_ConnectionSchemeUnsupported ${CONNECTION} UsernamePassword`,
+    ],
+    [
+      'an unknown cloud without endpoints',
+      servicePrincipalEndpoint({ url: undefined, data: { environment: 'Mars' } }),
+      `loc_mock_ConnectionUnknownEnvironment ${CONNECTION} Mars`,
+    ],
+    [
+      'a service principal without a key',
+      servicePrincipalEndpoint({ auth: { tenantid: TENANT_ID, serviceprincipalid: CLIENT_ID } }),
+      `loc_mock_ConnectionMissingParameter ${CONNECTION} service principal key`,
+    ],
   ] as const) {
     it(`fails with one line for ${what}`, async () => {
       const result = await buildCredential(endpoint);

@@ -7,7 +7,10 @@ import { InputReader } from '../../tasks/common/inputs';
 import { runTask } from '../../tasks/common/taskRunner';
 
 void runTask(path.resolve(__dirname, '..', '..', 'tasks', 'fetch-keyvault-secrets', 'task.json'), () => {
-  const connection = readAzureConnection('azureSubscription', new InputReader<'azureSubscription'>().connection('azureSubscription'));
+  const connection = readAzureConnection(
+    'azureSubscription',
+    new InputReader<'azureSubscription'>().connection('azureSubscription'),
+  );
   createCredential(connection);
   console.log(`##l0-cloud ${JSON.stringify(connection.cloud)}`);
 });

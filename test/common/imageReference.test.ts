@@ -1,6 +1,11 @@
 import * as assert from 'node:assert/strict';
 import * as fc from 'fast-check';
-import { ImageReferenceError, formatImageReference, parseImageReference, type ImageReference } from '../../tasks/common/imageReference';
+import {
+  ImageReferenceError,
+  formatImageReference,
+  parseImageReference,
+  type ImageReference,
+} from '../../tasks/common/imageReference';
 
 const DIGEST = `sha256:${'a1'.repeat(32)}`;
 
@@ -8,12 +13,24 @@ describe('parseImageReference', () => {
   const valid: [string, ImageReference][] = [
     ['nginx', { registry: undefined, repository: 'nginx', tag: undefined, digest: undefined }],
     ['team/web:1.2.3', { registry: undefined, repository: 'team/web', tag: '1.2.3', digest: undefined }],
-    ['contoso.azurecr.io/team/web:v1', { registry: 'contoso.azurecr.io', repository: 'team/web', tag: 'v1', digest: undefined }],
-    [`contoso.azurecr.io/web@${DIGEST}`, { registry: 'contoso.azurecr.io', repository: 'web', tag: undefined, digest: DIGEST }],
+    [
+      'contoso.azurecr.io/team/web:v1',
+      { registry: 'contoso.azurecr.io', repository: 'team/web', tag: 'v1', digest: undefined },
+    ],
+    [
+      `contoso.azurecr.io/web@${DIGEST}`,
+      { registry: 'contoso.azurecr.io', repository: 'web', tag: undefined, digest: DIGEST },
+    ],
     [`web:1.0@${DIGEST}`, { registry: undefined, repository: 'web', tag: '1.0', digest: DIGEST }],
-    ['localhost:5000/web:latest', { registry: 'localhost:5000', repository: 'web', tag: 'latest', digest: undefined }],
+    [
+      'localhost:5000/web:latest',
+      { registry: 'localhost:5000', repository: 'web', tag: 'latest', digest: undefined },
+    ],
     ['localhost/web', { registry: 'localhost', repository: 'web', tag: undefined, digest: undefined }],
-    ['registry:5000/a/b__c.d-e', { registry: 'registry:5000', repository: 'a/b__c.d-e', tag: undefined, digest: undefined }],
+    [
+      'registry:5000/a/b__c.d-e',
+      { registry: 'registry:5000', repository: 'a/b__c.d-e', tag: undefined, digest: undefined },
+    ],
   ];
   for (const [text, expected] of valid) {
     it(`parses ${text}`, () => assert.deepEqual(parseImageReference(text), expected));
@@ -32,7 +49,10 @@ describe('parseImageReference', () => {
   ];
   for (const [text, message] of invalid) {
     it(`rejects '${text.slice(0, 40)}' saying what is wrong`, () => {
-      assert.throws(() => parseImageReference(text), (error: unknown) => error instanceof ImageReferenceError && message.test(error.message));
+      assert.throws(
+        () => parseImageReference(text),
+        (error: unknown) => error instanceof ImageReferenceError && message.test(error.message),
+      );
     });
   }
 
@@ -41,13 +61,22 @@ describe('parseImageReference', () => {
     const firstComponent = fc.stringMatching(/^[a-z0-9]{1,8}([_-][a-z0-9]{1,8})?$/);
     const component = fc.stringMatching(/^[a-z0-9]{1,8}([._-][a-z0-9]{1,8})?$/);
     const reference = fc.record({
-      registry: fc.option(fc.constantFrom('contoso.azurecr.io', 'localhost:5000', 'registry.example.com'), { nil: undefined }),
+      registry: fc.option(fc.constantFrom('contoso.azurecr.io', 'localhost:5000', 'registry.example.com'), {
+        nil: undefined,
+      }),
       repository: fc
         .tuple(firstComponent, fc.array(component, { maxLength: 2 }))
         .map(([first, rest]) => [first, ...rest].join('/')),
       tag: fc.option(fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}$/), { nil: undefined }),
-      digest: fc.option(fc.stringMatching(/^[a-f0-9]{64}$/).map((hex) => `sha256:${hex}`), { nil: undefined }),
+      digest: fc.option(
+        fc.stringMatching(/^[a-f0-9]{64}$/).map((hex) => `sha256:${hex}`),
+        { nil: undefined },
+      ),
     });
-    fc.assert(fc.property(reference, (ref) => assert.deepEqual(parseImageReference(formatImageReference(ref)), { ...ref })));
+    fc.assert(
+      fc.property(reference, (ref) =>
+        assert.deepEqual(parseImageReference(formatImageReference(ref)), { ...ref }),
+      ),
+    );
   });
 });

@@ -9,7 +9,13 @@ const CONNECTION = 'aks-connection';
 function scenario(inputs: Record<string, string>, extra: Partial<L0Scenario> = {}): L0Scenario {
   return {
     task: 'deploy-aks-template',
-    inputs: { azureSubscription: CONNECTION, resourceGroup: 'rg-staging', cluster: 'aks-staging', templates: 'k8s/*.yaml', ...inputs },
+    inputs: {
+      azureSubscription: CONNECTION,
+      resourceGroup: 'rg-staging',
+      cluster: 'aks-staging',
+      templates: 'k8s/*.yaml',
+      ...inputs,
+    },
     endpoints: { [CONNECTION]: servicePrincipalEndpoint() },
     ...extra,
   };
@@ -24,19 +30,47 @@ describe('DeployAksTemplate inputs (L0)', () => {
   after(() => fs.rmSync(path.dirname(kubeconfig), { recursive: true, force: true }));
 
   const failures: [string, Record<string, string>, string][] = [
-    ['the connection type is unknown', { connectionType: 'ssh' }, 'loc_mock_InputInvalidChoice connectionType azureResourceManager, kubernetesServiceConnection, kubeconfig ssh'],
+    [
+      'the connection type is unknown',
+      { connectionType: 'ssh' },
+      'loc_mock_InputInvalidChoice connectionType azureResourceManager, kubernetesServiceConnection, kubeconfig ssh',
+    ],
     ['ARM is chosen without a cluster', { cluster: '' }, 'loc_mock_InputRequired cluster'],
     ['ARM is chosen without a resource group', { resourceGroup: '' }, 'loc_mock_InputRequired resourceGroup'],
-    ['a Kubernetes service connection is chosen but none given', { connectionType: 'kubernetesServiceConnection' }, 'loc_mock_InputRequired kubernetesServiceConnection'],
-    ['the Kubernetes service connection does not exist', { connectionType: 'kubernetesServiceConnection', kubernetesServiceConnection: 'nope' }, 'loc_mock_ConnectionNotFound kubernetesServiceConnection nope'],
-    ['the kubeconfig file is missing', { connectionType: 'kubeconfig', kubeconfig: '/nonexistent/kubeconfig' }, 'loc_mock_KubeconfigNotFound /nonexistent/kubeconfig'],
+    [
+      'a Kubernetes service connection is chosen but none given',
+      { connectionType: 'kubernetesServiceConnection' },
+      'loc_mock_InputRequired kubernetesServiceConnection',
+    ],
+    [
+      'the Kubernetes service connection does not exist',
+      { connectionType: 'kubernetesServiceConnection', kubernetesServiceConnection: 'nope' },
+      'loc_mock_ConnectionNotFound kubernetesServiceConnection nope',
+    ],
+    [
+      'the kubeconfig file is missing',
+      { connectionType: 'kubeconfig', kubeconfig: '/nonexistent/kubeconfig' },
+      'loc_mock_KubeconfigNotFound /nonexistent/kubeconfig',
+    ],
     ['no template is given', { templates: '' }, 'loc_mock_InputRequired templates'],
     ['the namespace is not a DNS label', { namespace: 'Staging_NS' }, 'loc_mock_InvalidNamespace Staging_NS'],
-    ['an image override has no tag or digest', { images: 'contoso.azurecr.io/web' }, 'loc_mock_ImageOverrideNeedsTagOrDigest contoso.azurecr.io/web'],
+    [
+      'an image override has no tag or digest',
+      { images: 'contoso.azurecr.io/web' },
+      'loc_mock_ImageOverrideNeedsTagOrDigest contoso.azurecr.io/web',
+    ],
     ['a variable line has no =', { variables: 'REPLICAS=3\nTIER' }, 'loc_mock_InvalidVariableLine TIER'],
     ['a variable repeats', { variables: 'TIER=web\nTIER=api' }, 'loc_mock_DuplicateVariable TIER'],
-    ['the rollout timeout is not a number', { rolloutTimeout: '10m' }, 'loc_mock_InputInvalidInteger rolloutTimeout 0 21600 10m'],
-    ['the kubectl version is not a version', { kubectlVersion: '1.32' }, 'loc_mock_InvalidKubectlVersion 1.32'],
+    [
+      'the rollout timeout is not a number',
+      { rolloutTimeout: '10m' },
+      'loc_mock_InputInvalidInteger rolloutTimeout 0 21600 10m',
+    ],
+    [
+      'the kubectl version is not a version',
+      { kubectlVersion: '1.32' },
+      'loc_mock_InvalidKubectlVersion 1.32',
+    ],
   ];
   for (const [what, inputs, expected] of failures) {
     it(`fails naming the input when ${what}`, async () => {
@@ -45,7 +79,15 @@ describe('DeployAksTemplate inputs (L0)', () => {
   }
 
   it('ignores the ARM inputs when a kubeconfig file is chosen', async () => {
-    const result = await runL0(scenario({ connectionType: 'kubeconfig', kubeconfig, azureSubscription: '', cluster: '', resourceGroup: '' }));
+    const result = await runL0(
+      scenario({
+        connectionType: 'kubeconfig',
+        kubeconfig,
+        azureSubscription: '',
+        cluster: '',
+        resourceGroup: '',
+      }),
+    );
     assertFailedWith(result, 'loc_mock_NotAvailableYet DeployAksTemplate@1');
   });
 
@@ -59,7 +101,16 @@ describe('DeployAksTemplate inputs (L0)', () => {
           variables: 'REPLICAS=3\nCONN=Server=db;User=app',
           kubectlVersion: 'v1.32.4',
         },
-        { endpoints: { k8s: { url: 'https://aks.example:443', scheme: 'Kubernetes', auth: { kubeconfig: 'x' }, data: { authorizationType: 'Kubeconfig' } } } },
+        {
+          endpoints: {
+            k8s: {
+              url: 'https://aks.example:443',
+              scheme: 'Kubernetes',
+              auth: { kubeconfig: 'x' },
+              data: { authorizationType: 'Kubeconfig' },
+            },
+          },
+        },
       ),
     );
     assertFailedWith(result, 'loc_mock_NotAvailableYet DeployAksTemplate@1');

@@ -8,14 +8,21 @@ const CONNECTION = 'kv-connection';
 const PAST = '2020-01-01T00:00:00Z';
 const FUTURE = '2099-01-01T00:00:00Z';
 
-async function run(inputs: Record<string, string>, fakeVault: FakeVault, variables: Record<string, string> = {}): Promise<L0Result> {
+async function run(
+  inputs: Record<string, string>,
+  fakeVault: FakeVault,
+  variables: Record<string, string> = {},
+): Promise<L0Result> {
   return runL0({
     variables,
     task: 'fetch-keyvault-secrets',
     inputs: { azureSubscription: CONNECTION, keyVaultName: 'contoso-kv', ...inputs },
     endpoints: { [CONNECTION]: servicePrincipalEndpoint() },
     env: { FAKE_KEYVAULT: JSON.stringify(fakeVault) },
-    mocks: { '@azure/identity': path.join(FAKES_DIR, 'identity.js'), '@azure/keyvault-secrets': path.join(FAKES_DIR, 'keyVaultSecrets.js') },
+    mocks: {
+      '@azure/identity': path.join(FAKES_DIR, 'identity.js'),
+      '@azure/keyvault-secrets': path.join(FAKES_DIR, 'keyVaultSecrets.js'),
+    },
   });
 }
 
@@ -36,10 +43,24 @@ function assertRegisteredBeforeUse(result: L0Result, values: string[]): void {
   const lines = result.stdout.split(/\r?\n/);
   for (const value of values) {
     for (const form of value.split(/\r?\n/).filter((l) => l.trim().length >= 3)) {
-      const registered = lines.findIndex((line) => line.startsWith('##vso[task.setsecret]') && line.slice('##vso[task.setsecret]'.length) === form.trim());
+      const registered = lines.findIndex(
+        (line) =>
+          line.startsWith('##vso[task.setsecret]') &&
+          line.slice('##vso[task.setsecret]'.length) === form.trim(),
+      );
       assert.ok(registered >= 0, `'${form}' is registered`);
-      const firstUse = lines.findIndex((line, index) => index !== registered && !line.startsWith('##vso[task.setsecret]') && line.includes(form.trim()) && !line.startsWith('##l0-keyvault'));
-      if (firstUse >= 0) assert.ok(registered < firstUse, `'${form}' is registered (line ${registered}) before it is used (line ${firstUse})`);
+      const firstUse = lines.findIndex(
+        (line, index) =>
+          index !== registered &&
+          !line.startsWith('##vso[task.setsecret]') &&
+          line.includes(form.trim()) &&
+          !line.startsWith('##l0-keyvault'),
+      );
+      if (firstUse >= 0)
+        assert.ok(
+          registered < firstUse,
+          `'${form}' is registered (line ${registered}) before it is used (line ${firstUse})`,
+        );
     }
   }
 }
@@ -60,9 +81,24 @@ describe('FetchKeyVaultSecrets (L0)', () => {
       },
     );
     assert.ok(result.succeeded, failureMessage(result));
-    assert.deepEqual(Object.fromEntries(secretVariables(result)), { 'db-password': 'pw-1', DB_PASSWORD: 'pw-1', 'api-key': 'key-2', API_KEY: 'key-2' });
-    assert.deepEqual([...result.warnings].sort(), ['loc_mock_SkippedDisabled off', 'loc_mock_SkippedExpired old-key', 'loc_mock_SkippedNotYetValid later']);
-    assert.deepEqual(recordedKeyVaultCalls(result.stdout).filter((c) => c.call === 'getSecret').map((c) => c.detail).sort(), ['api-key', 'db-password']);
+    assert.deepEqual(Object.fromEntries(secretVariables(result)), {
+      'db-password': 'pw-1',
+      DB_PASSWORD: 'pw-1',
+      'api-key': 'key-2',
+      API_KEY: 'key-2',
+    });
+    assert.deepEqual([...result.warnings].sort(), [
+      'loc_mock_SkippedDisabled off',
+      'loc_mock_SkippedExpired old-key',
+      'loc_mock_SkippedNotYetValid later',
+    ]);
+    assert.deepEqual(
+      recordedKeyVaultCalls(result.stdout)
+        .filter((c) => c.call === 'getSecret')
+        .map((c) => c.detail)
+        .sort(),
+      ['api-key', 'db-password'],
+    );
     assert.match(result.stdout, /loc_mock_Summary 2 3/);
     assert.match(result.stdout, /loc_mock_SecretSet db-password db-password, DB_PASSWORD/);
   });
@@ -70,17 +106,34 @@ describe('FetchKeyVaultSecrets (L0)', () => {
   it('fetches exactly the named secrets, renamed where asked, without listing the vault', async () => {
     const result = await run(
       { secrets: 'db-password:DbPassword, api-key\n  tls-cert  ', envSafeNames: 'false' },
-      { secrets: [{ name: 'db-password', value: 'pw' }, { name: 'api-key', value: 'k1' }, { name: 'tls-cert', value: 'c1' }, { name: 'other', value: 'o' }] },
+      {
+        secrets: [
+          { name: 'db-password', value: 'pw' },
+          { name: 'api-key', value: 'k1' },
+          { name: 'tls-cert', value: 'c1' },
+          { name: 'other', value: 'o' },
+        ],
+      },
     );
     assert.ok(result.succeeded, failureMessage(result));
-    assert.deepEqual(Object.fromEntries(secretVariables(result)), { DbPassword: 'pw', 'api-key': 'k1', 'tls-cert': 'c1' });
+    assert.deepEqual(Object.fromEntries(secretVariables(result)), {
+      DbPassword: 'pw',
+      'api-key': 'k1',
+      'tls-cert': 'c1',
+    });
     assert.equal(recordedKeyVaultCalls(result.stdout).filter((c) => c.call === 'listPage').length, 0);
   });
 
   it('fails naming every absent, disabled or expired secret and sets nothing', async () => {
     const result = await run(
       { secrets: 'db-password, gone, off, old' },
-      { secrets: [{ name: 'db-password', value: 'pw-9' }, { name: 'off', value: 'x', enabled: false }, { name: 'old', value: 'x', expiresOn: PAST }] },
+      {
+        secrets: [
+          { name: 'db-password', value: 'pw-9' },
+          { name: 'off', value: 'x', enabled: false },
+          { name: 'old', value: 'x', expiresOn: PAST },
+        ],
+      },
     );
     assertFailedWith(result, 'loc_mock_SecretsUnavailable gone (missing), off (disabled), old (expired)');
     assert.equal(secretVariables(result).size, 0);
@@ -88,7 +141,10 @@ describe('FetchKeyVaultSecrets (L0)', () => {
   });
 
   it('warns about unavailable secrets and sets the rest when failOnMissing is false', async () => {
-    const result = await run({ secrets: 'db-password, gone', failOnMissing: 'false' }, { secrets: [{ name: 'db-password', value: 'pw' }] });
+    const result = await run(
+      { secrets: 'db-password, gone', failOnMissing: 'false' },
+      { secrets: [{ name: 'db-password', value: 'pw' }] },
+    );
     assert.ok(result.succeeded, failureMessage(result));
     assert.deepEqual([...secretVariables(result).keys()], ['db-password', 'DB_PASSWORD']);
     assert.deepEqual(result.warnings, ['loc_mock_SkippedMissing gone']);
@@ -101,7 +157,16 @@ describe('FetchKeyVaultSecrets (L0)', () => {
   });
 
   it('fails before setting anything when an env-safe alias collides with another secret’s name', async () => {
-    const result = await run({ secrets: '*' }, { secrets: [{ name: 'db-password', value: 'a-value' }, { name: 'DB-PASSWORD-x', value: 'b' }, { name: 'DB_PASSWORD', value: 'c-value' }] });
+    const result = await run(
+      { secrets: '*' },
+      {
+        secrets: [
+          { name: 'db-password', value: 'a-value' },
+          { name: 'DB-PASSWORD-x', value: 'b' },
+          { name: 'DB_PASSWORD', value: 'c-value' },
+        ],
+      },
+    );
     assertFailedWith(result, 'loc_mock_VariableCollision DB_PASSWORD db-password DB_PASSWORD');
     assert.equal(secretVariables(result).size, 0);
   });
@@ -111,7 +176,12 @@ describe('FetchKeyVaultSecrets (L0)', () => {
     const json = '{"user":"svc-deploy","password":"Js0nP@ss"}';
     const result = await run(
       { secrets: 'tls-key, db-json' },
-      { secrets: [{ name: 'tls-key', value: pem }, { name: 'db-json', value: json }] },
+      {
+        secrets: [
+          { name: 'tls-key', value: pem },
+          { name: 'db-json', value: json },
+        ],
+      },
       { 'System.UnsafeAllowMultilineSecret': 'true' },
     );
     assert.ok(result.succeeded, failureMessage(result));
@@ -120,7 +190,15 @@ describe('FetchKeyVaultSecrets (L0)', () => {
   });
 
   it('refuses a multi-line secret, before setting anything, unless the pipeline allows them', async () => {
-    const result = await run({ secrets: 'tls-key, plain' }, { secrets: [{ name: 'tls-key', value: 'line-one\nline-two' }, { name: 'plain', value: 'p-value' }] });
+    const result = await run(
+      { secrets: 'tls-key, plain' },
+      {
+        secrets: [
+          { name: 'tls-key', value: 'line-one\nline-two' },
+          { name: 'plain', value: 'p-value' },
+        ],
+      },
+    );
     assertFailedWith(result, 'loc_mock_MultilineSecretNotAllowed tls-key');
     assert.equal(secretVariables(result).size, 0);
     assertRegisteredBeforeUse(result, ['line-one\nline-two', 'p-value']);
@@ -135,19 +213,57 @@ describe('FetchKeyVaultSecrets (L0)', () => {
 
   it('gives the SDK the vault URL from the cloud’s suffix and a retry policy', async () => {
     const result = await run({ secrets: 'a-b' }, { secrets: [{ name: 'a-b', value: 'v' }] });
-    const constructed = recordedKeyVaultCalls(result.stdout).find((c) => c.call === 'constructor')?.detail as { vaultUrl: string; options: { retryOptions: { maxRetries: number } } };
+    const constructed = recordedKeyVaultCalls(result.stdout).find((c) => c.call === 'constructor')
+      ?.detail as { vaultUrl: string; options: { retryOptions: { maxRetries: number } } };
     assert.equal(constructed.vaultUrl, 'https://contoso-kv.vault.azure.net/');
     assert.ok(constructed.options.retryOptions.maxRetries >= 3);
   });
 
-  const forbidden = (innerCode: string): FakeVault => ({ secrets: [], listError: { statusCode: 403, code: 'Forbidden', innerCode, message: 'Forbidden.\nmore' } });
+  const forbidden = (innerCode: string): FakeVault => ({
+    secrets: [],
+    listError: { statusCode: 403, code: 'Forbidden', innerCode, message: 'Forbidden.\nmore' },
+  });
   const explained: [string, FakeVault, string][] = [
-    ['an RBAC vault refuses the principal', forbidden('ForbiddenByRbac'), `loc_mock_ForbiddenByRbac ${CLIENT_ID} contoso-kv`],
-    ['an access-policy vault refuses the principal', forbidden('AccessDenied'), `loc_mock_ForbiddenByAccessPolicy ${CLIENT_ID} contoso-kv`],
-    ['the vault firewall refuses the agent', forbidden('ForbiddenByFirewall'), 'loc_mock_ForbiddenByFirewall contoso-kv'],
-    ['the vault host does not resolve', { secrets: [], listError: { code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND contoso-kv.vault.azure.net' } }, 'loc_mock_VaultNotFound contoso-kv.vault.azure.net vault.azure.net'],
-    ['sign-in fails', { secrets: [], listError: { name: 'AuthenticationError', code: 'invalid_client', message: 'AADSTS7000215: Invalid client secret provided.\nTrace ID: 1' } }, `loc_mock_SignInFailed ${CONNECTION} AADSTS7000215: Invalid client secret provided.`],
-    ['the vault answers 500 after the SDK’s retries', { secrets: [], listError: { statusCode: 500, code: 'InternalError', message: 'Boom' } }, 'loc_mock_KeyVaultRequestFailed contoso-kv 500 Boom'],
+    [
+      'an RBAC vault refuses the principal',
+      forbidden('ForbiddenByRbac'),
+      `loc_mock_ForbiddenByRbac ${CLIENT_ID} contoso-kv`,
+    ],
+    [
+      'an access-policy vault refuses the principal',
+      forbidden('AccessDenied'),
+      `loc_mock_ForbiddenByAccessPolicy ${CLIENT_ID} contoso-kv`,
+    ],
+    [
+      'the vault firewall refuses the agent',
+      forbidden('ForbiddenByFirewall'),
+      'loc_mock_ForbiddenByFirewall contoso-kv',
+    ],
+    [
+      'the vault host does not resolve',
+      {
+        secrets: [],
+        listError: { code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND contoso-kv.vault.azure.net' },
+      },
+      'loc_mock_VaultNotFound contoso-kv.vault.azure.net vault.azure.net',
+    ],
+    [
+      'sign-in fails',
+      {
+        secrets: [],
+        listError: {
+          name: 'AuthenticationError',
+          code: 'invalid_client',
+          message: 'AADSTS7000215: Invalid client secret provided.\nTrace ID: 1',
+        },
+      },
+      `loc_mock_SignInFailed ${CONNECTION} AADSTS7000215: Invalid client secret provided.`,
+    ],
+    [
+      'the vault answers 500 after the SDK’s retries',
+      { secrets: [], listError: { statusCode: 500, code: 'InternalError', message: 'Boom' } },
+      'loc_mock_KeyVaultRequestFailed contoso-kv 500 Boom',
+    ],
   ];
   for (const [what, fakeVault, expected] of explained) {
     it(`explains in one line when ${what}`, async () => {
@@ -158,7 +274,15 @@ describe('FetchKeyVaultSecrets (L0)', () => {
   it('stops and explains when fetching one listed secret is refused', async () => {
     const result = await run(
       { secrets: '*' },
-      { secrets: [{ name: 'a-one', value: 'v1' }, { name: 'b-two', value: 'v2' }], getErrors: { 'b-two': { statusCode: 403, code: 'Forbidden', innerCode: 'ForbiddenByRbac', message: 'no' } } },
+      {
+        secrets: [
+          { name: 'a-one', value: 'v1' },
+          { name: 'b-two', value: 'v2' },
+        ],
+        getErrors: {
+          'b-two': { statusCode: 403, code: 'Forbidden', innerCode: 'ForbiddenByRbac', message: 'no' },
+        },
+      },
     );
     assertFailedWith(result, `loc_mock_ForbiddenByRbac ${CLIENT_ID} contoso-kv`);
     assert.equal(secretVariables(result).size, 0);

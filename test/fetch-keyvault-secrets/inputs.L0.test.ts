@@ -10,8 +10,18 @@ function scenario(inputs: Record<string, string>, extra: Partial<L0Scenario> = {
     task: 'fetch-keyvault-secrets',
     inputs: { azureSubscription: CONNECTION, keyVaultName: 'contoso-kv', ...inputs },
     endpoints: { [CONNECTION]: servicePrincipalEndpoint() },
-    env: { FAKE_KEYVAULT: JSON.stringify({ secrets: [{ name: 'db-password', value: 'pw' }, { name: 'api-key', value: 'k' }] }) },
-    mocks: { '@azure/identity': path.join(FAKES_DIR, 'identity.js'), '@azure/keyvault-secrets': path.join(FAKES_DIR, 'keyVaultSecrets.js') },
+    env: {
+      FAKE_KEYVAULT: JSON.stringify({
+        secrets: [
+          { name: 'db-password', value: 'pw' },
+          { name: 'api-key', value: 'k' },
+        ],
+      }),
+    },
+    mocks: {
+      '@azure/identity': path.join(FAKES_DIR, 'identity.js'),
+      '@azure/keyvault-secrets': path.join(FAKES_DIR, 'keyVaultSecrets.js'),
+    },
     ...extra,
   };
 }
@@ -20,13 +30,37 @@ describe('FetchKeyVaultSecrets inputs (L0)', () => {
   const failures: [string, Record<string, string>, string][] = [
     ['no connection is chosen', { azureSubscription: '' }, 'loc_mock_InputRequired azureSubscription'],
     ['no vault is named', { keyVaultName: '' }, 'loc_mock_InputRequired keyVaultName'],
-    ['the vault name breaks Key Vault’s rules', { keyVaultName: 'kv_with_underscores' }, 'loc_mock_InvalidVaultName kv_with_underscores'],
-    ['the vault URL is not https', { keyVaultName: 'http://contoso-kv.vault.azure.net' }, 'loc_mock_InvalidVaultUrl http://contoso-kv.vault.azure.net'],
-    ['the vault URL has a path', { keyVaultName: 'https://contoso-kv.vault.azure.net/secrets' }, 'loc_mock_InvalidVaultUrl https://contoso-kv.vault.azure.net/secrets'],
-    ['a secret name has invalid characters', { secrets: 'db-password, api_key' }, 'loc_mock_InvalidSecretName api_key'],
+    [
+      'the vault name breaks Key Vault’s rules',
+      { keyVaultName: 'kv_with_underscores' },
+      'loc_mock_InvalidVaultName kv_with_underscores',
+    ],
+    [
+      'the vault URL is not https',
+      { keyVaultName: 'http://contoso-kv.vault.azure.net' },
+      'loc_mock_InvalidVaultUrl http://contoso-kv.vault.azure.net',
+    ],
+    [
+      'the vault URL has a path',
+      { keyVaultName: 'https://contoso-kv.vault.azure.net/secrets' },
+      'loc_mock_InvalidVaultUrl https://contoso-kv.vault.azure.net/secrets',
+    ],
+    [
+      'a secret name has invalid characters',
+      { secrets: 'db-password, api_key' },
+      'loc_mock_InvalidSecretName api_key',
+    ],
     ['* is mixed with names', { secrets: '*, db-password' }, 'loc_mock_SecretsStarNotAlone'],
-    ['a rename target is not a variable name', { secrets: 'db-password:Db Password' }, 'loc_mock_InvalidVariableName Db Password db-password'],
-    ['envSafeNames is not a boolean', { envSafeNames: 'yes' }, 'loc_mock_InputInvalidBoolean envSafeNames yes'],
+    [
+      'a rename target is not a variable name',
+      { secrets: 'db-password:Db Password' },
+      'loc_mock_InvalidVariableName Db Password db-password',
+    ],
+    [
+      'envSafeNames is not a boolean',
+      { envSafeNames: 'yes' },
+      'loc_mock_InputInvalidBoolean envSafeNames yes',
+    ],
     ['concurrency is out of range', { concurrency: '0' }, 'loc_mock_InputInvalidInteger concurrency 1 64 0'],
   ];
   for (const [what, inputs, expected] of failures) {
@@ -36,9 +70,16 @@ describe('FetchKeyVaultSecrets inputs (L0)', () => {
   }
 
   it('accepts a vault URL and a list of names with renames', async () => {
-    const result = await runL0(scenario({ keyVaultName: 'https://contoso-kv.vault.azure.net/', secrets: 'db-password:DbPassword\napi-key' }));
+    const result = await runL0(
+      scenario({
+        keyVaultName: 'https://contoso-kv.vault.azure.net/',
+        secrets: 'db-password:DbPassword\napi-key',
+      }),
+    );
     assert.ok(result.succeeded, failureMessage(result));
-    const names = result.commands.filter((c) => c.command === 'task.setvariable').map((c) => c.properties['variable']);
+    const names = result.commands
+      .filter((c) => c.command === 'task.setvariable')
+      .map((c) => c.properties['variable']);
     // DbPassword's alias DBPASSWORD differs only in case, and variable names ignore case.
     assert.deepEqual(names, ['DbPassword', 'api-key', 'API_KEY']);
   });
@@ -50,16 +91,25 @@ describe('FetchKeyVaultSecrets inputs (L0)', () => {
   });
 
   it('does nothing in the pre-job phase unless runAsPreJob is set', async () => {
-    const result = await runL0(scenario({ keyVaultName: 'not a valid name' }, { env: { AKS_DELIVERY_TASK_PHASE: 'prejob' } }));
+    const result = await runL0(
+      scenario({ keyVaultName: 'not a valid name' }, { env: { AKS_DELIVERY_TASK_PHASE: 'prejob' } }),
+    );
     assert.ok(result.succeeded);
     assert.doesNotMatch(result.stdout, /loc_mock_/);
   });
 
   it('does the work in the pre-job phase when runAsPreJob is set', async () => {
     const result = await runL0(scenario({ runAsPreJob: 'true' }));
-    const preJob = await runL0({ ...scenario({ runAsPreJob: 'true' }), env: { ...scenario({}).env, AKS_DELIVERY_TASK_PHASE: 'prejob' } });
+    const preJob = await runL0({
+      ...scenario({ runAsPreJob: 'true' }),
+      env: { ...scenario({}).env, AKS_DELIVERY_TASK_PHASE: 'prejob' },
+    });
     assert.ok(preJob.succeeded, failureMessage(preJob));
     assert.equal(preJob.commands.filter((c) => c.command === 'task.setvariable').length, 4);
-    assert.equal(result.commands.filter((c) => c.command === 'task.setvariable').length, 0, 'the step phase sets nothing');
+    assert.equal(
+      result.commands.filter((c) => c.command === 'task.setvariable').length,
+      0,
+      'the step phase sets nothing',
+    );
   });
 });

@@ -11,15 +11,35 @@ describe('envSafeName', () => {
 
 describe('planVariables', () => {
   it('adds the alias only when it differs from the variable name, ignoring case', () => {
-    assert.deepEqual(planVariables([{ secretName: 'DBPASS', variableName: 'dbpass' }, { secretName: 'a-b', variableName: 'a-b' }], true), [
-      { secretName: 'DBPASS', variableNames: ['dbpass'] },
-      { secretName: 'a-b', variableNames: ['a-b', 'A_B'] },
-    ]);
+    assert.deepEqual(
+      planVariables(
+        [
+          { secretName: 'DBPASS', variableName: 'dbpass' },
+          { secretName: 'a-b', variableName: 'a-b' },
+        ],
+        true,
+      ),
+      [
+        { secretName: 'DBPASS', variableNames: ['dbpass'] },
+        { secretName: 'a-b', variableNames: ['a-b', 'A_B'] },
+      ],
+    );
   });
   it('sets no aliases when they are turned off', () => {
-    assert.deepEqual(planVariables([{ secretName: 'a-b', variableName: 'a-b' }], false), [{ secretName: 'a-b', variableNames: ['a-b'] }]);
+    assert.deepEqual(planVariables([{ secretName: 'a-b', variableName: 'a-b' }], false), [
+      { secretName: 'a-b', variableNames: ['a-b'] },
+    ]);
   });
   it('lets one secret set two variables', () => {
-    assert.deepEqual(planVariables([{ secretName: 's', variableName: 'One' }, { secretName: 's', variableName: 'Two' }], false), [{ secretName: 's', variableNames: ['One', 'Two'] }]);
+    assert.deepEqual(
+      planVariables(
+        [
+          { secretName: 's', variableName: 'One' },
+          { secretName: 's', variableName: 'Two' },
+        ],
+        false,
+      ),
+      [{ secretName: 's', variableNames: ['One', 'Two'] }],
+    );
   });
 });

@@ -15,7 +15,11 @@ describe('bundled tasks started with no inputs', () => {
       assert.equal(run.result, 'Failed', run.stdout);
       assert.equal(run.resultMessage, message);
       assert.doesNotMatch(run.stdout + run.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
-      assert.doesNotMatch(run.stdout + run.stderr, /loc string|lib\.json not found/i, 'all messages are found');
+      assert.doesNotMatch(
+        run.stdout + run.stderr,
+        /loc string|lib\.json not found/i,
+        'all messages are found',
+      );
     });
   }
 

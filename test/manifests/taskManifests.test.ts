@@ -66,7 +66,12 @@ describe('task manifests (task.json)', () => {
   const folders = taskFolders();
 
   it('has the four tasks of the design', () => {
-    assert.deepEqual(folders, ['deploy-aks-template', 'fetch-keyvault-secrets', 'promote-image', 'run-acceptance-tests']);
+    assert.deepEqual(folders, [
+      'deploy-aks-template',
+      'fetch-keyvault-secrets',
+      'promote-image',
+      'run-acceptance-tests',
+    ]);
   });
 
   it('gives every task a unique GUID and name', () => {
@@ -92,10 +97,14 @@ describe('task manifests (task.json)', () => {
       it('puts every input in a declared group, with help, and pick lists defaulting to an option', () => {
         const groups = new Set((task.groups ?? []).map((group) => group.name));
         for (const input of task.inputs) {
-          if (input.groupName !== undefined) assert.ok(groups.has(input.groupName), `${input.name}: group ${input.groupName}`);
+          if (input.groupName !== undefined)
+            assert.ok(groups.has(input.groupName), `${input.name}: group ${input.groupName}`);
           assert.ok((input.helpMarkDown ?? '').length > 20, `${input.name} has help`);
           if (input.options !== undefined && input.defaultValue) {
-            assert.ok(input.defaultValue in input.options, `${input.name}: default ${input.defaultValue} is an option`);
+            assert.ok(
+              input.defaultValue in input.options,
+              `${input.name}: default ${input.defaultValue} is an option`,
+            );
           }
         }
       });
@@ -111,27 +120,41 @@ describe('task manifests (task.json)', () => {
           const endpoint = /^\$\((\w+)\)$/.exec(binding.endpointId ?? '');
           assert.ok(endpoint && inputNames.has(endpoint[1]!), `binding endpoint ${binding.endpointId}`);
         }
-        for (const match of task.instanceNameFormat.matchAll(/\$\((\w+)\)/g)) assert.ok(inputNames.has(match[1]!), match[1]);
+        for (const match of task.instanceNameFormat.matchAll(/\$\((\w+)\)/g))
+          assert.ok(inputNames.has(match[1]!), match[1]);
       });
 
       it('runs on the Node20_1 and Node24 handlers', () => {
         assert.deepEqual(Object.keys(task.execution).sort(), ['Node20_1', 'Node24']);
-        if (task.prejobexecution !== undefined) assert.deepEqual(Object.keys(task.prejobexecution).sort(), ['Node20_1', 'Node24']);
+        if (task.prejobexecution !== undefined)
+          assert.deepEqual(Object.keys(task.prejobexecution).sort(), ['Node20_1', 'Node24']);
       });
 
       it('defines every message its code uses, the shared ones word for word, and no unused ones', () => {
-        const used = messageKeysUsedIn([...sourcesOf(path.join(TASKS_DIR, folder)), ...sourcesOf(path.join(TASKS_DIR, 'common'))]);
+        const used = messageKeysUsedIn([
+          ...sourcesOf(path.join(TASKS_DIR, folder)),
+          ...sourcesOf(path.join(TASKS_DIR, 'common')),
+        ]);
         for (const key of used) assert.ok(key in task.messages, `message ${key} is defined`);
-        for (const [key, text] of Object.entries(COMMON_MESSAGES)) assert.equal(task.messages[key], text, `shared message ${key}`);
+        for (const [key, text] of Object.entries(COMMON_MESSAGES))
+          assert.equal(task.messages[key], text, `shared message ${key}`);
         const usedAnywhere = messageKeysUsedIn(sourcesOf(TASKS_DIR));
-        for (const key of Object.keys(task.messages)) assert.ok(usedAnywhere.has(key), `message ${key} is used`);
+        for (const key of Object.keys(task.messages))
+          assert.ok(usedAnywhere.has(key), `message ${key} is used`);
       });
     });
   }
 
   it('lists one contribution per task in vss-extension.json', () => {
-    const manifest = readJson<{ contributions: { type: string; properties: { name: string } }[] }>(path.join(REPO_ROOT, 'vss-extension.json'));
-    const taskContributions = manifest.contributions.filter((c) => c.type === 'ms.vss-distributed-task.task').map((c) => c.properties.name);
-    assert.deepEqual(taskContributions.sort(), folders.map((folder) => `tasks/${folder}`));
+    const manifest = readJson<{ contributions: { type: string; properties: { name: string } }[] }>(
+      path.join(REPO_ROOT, 'vss-extension.json'),
+    );
+    const taskContributions = manifest.contributions
+      .filter((c) => c.type === 'ms.vss-distributed-task.task')
+      .map((c) => c.properties.name);
+    assert.deepEqual(
+      taskContributions.sort(),
+      folders.map((folder) => `tasks/${folder}`),
+    );
   });
 });

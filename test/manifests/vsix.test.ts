@@ -42,9 +42,13 @@ describe('the packaged extension (vsix)', function () {
     const names = Object.keys(publicZip.files);
     assert.ok(!names.some((name) => name.includes('node_modules')), 'no node_modules');
     for (const folder of taskFolders()) {
-      for (const file of ['index.js', 'task.json', 'icon.png']) assert.ok(publicZip.file(`tasks/${folder}/${file}`), `tasks/${folder}/${file}`);
+      for (const file of ['index.js', 'task.json', 'icon.png'])
+        assert.ok(publicZip.file(`tasks/${folder}/${file}`), `tasks/${folder}/${file}`);
       const jsFiles = names.filter((name) => name.startsWith(`tasks/${folder}/`) && name.endsWith('.js'));
-      assert.ok(jsFiles.every((name) => /\/(index|prejob)\.js$/.test(name)), `${folder} ships only its bundle: ${jsFiles.join(', ')}`);
+      assert.ok(
+        jsFiles.every((name) => /\/(index|prejob)\.js$/.test(name)),
+        `${folder} ships only its bundle: ${jsFiles.join(', ')}`,
+      );
       const icon = await publicZip.file(`tasks/${folder}/icon.png`)!.async('nodebuffer');
       assert.equal(icon.readUInt32BE(16), 32, `${folder} icon is 32 px wide`);
     }

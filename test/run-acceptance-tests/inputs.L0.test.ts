@@ -4,7 +4,10 @@ import * as path from 'node:path';
 import { assertFailedWith, runL0, type L0Scenario } from '../support/l0';
 
 function scenario(inputs: Record<string, string>): L0Scenario {
-  return { task: 'run-acceptance-tests', inputs: { baseUrl: 'https://staging.contoso.com', readinessPath: '/healthz', ...inputs } };
+  return {
+    task: 'run-acceptance-tests',
+    inputs: { baseUrl: 'https://staging.contoso.com', readinessPath: '/healthz', ...inputs },
+  };
 }
 
 describe('RunAcceptanceTests inputs (L0)', () => {
@@ -18,13 +21,25 @@ describe('RunAcceptanceTests inputs (L0)', () => {
   const failures: [string, Record<string, string>, string][] = [
     ['no base URL is given', { baseUrl: '' }, 'loc_mock_InputRequired baseUrl'],
     ['the base URL is not http(s)', { baseUrl: 'ftp://staging' }, 'loc_mock_InvalidBaseUrl ftp://staging'],
-    ['the base URL is not a URL', { baseUrl: 'staging.contoso.com' }, 'loc_mock_InvalidBaseUrl staging.contoso.com'],
+    [
+      'the base URL is not a URL',
+      { baseUrl: 'staging.contoso.com' },
+      'loc_mock_InvalidBaseUrl staging.contoso.com',
+    ],
     ['the readiness path is relative', { readinessPath: 'healthz' }, 'loc_mock_InvalidReadinessPath healthz'],
-    ['the checks file does not exist', { checksFile: '/nonexistent/checks.yaml' }, 'loc_mock_ChecksFileNotFound /nonexistent/checks.yaml'],
+    [
+      'the checks file does not exist',
+      { checksFile: '/nonexistent/checks.yaml' },
+      'loc_mock_ChecksFileNotFound /nonexistent/checks.yaml',
+    ],
     ['there is nothing to test', { readinessPath: '' }, 'loc_mock_NothingToTest'],
     ['retries is negative', { retries: '-1' }, 'loc_mock_InputInvalidInteger retries 0 10 -1'],
     ['a header line has no name', { headers: 'Accept: text/html\n: value' }, 'loc_mock_InvalidHeaderLine 2'],
-    ['publishResults is not a boolean', { publishResults: 'maybe' }, 'loc_mock_InputInvalidBoolean publishResults maybe'],
+    [
+      'publishResults is not a boolean',
+      { publishResults: 'maybe' },
+      'loc_mock_InputInvalidBoolean publishResults maybe',
+    ],
   ];
   for (const [what, inputs, expected] of failures) {
     it(`fails naming the input when ${what}`, async () => {
@@ -33,7 +48,13 @@ describe('RunAcceptanceTests inputs (L0)', () => {
   }
 
   it('accepts a checks file, a command and headers, then says it is not available yet', async () => {
-    const result = await runL0(scenario({ checksFile, command: 'npx playwright test', headers: 'Authorization: Bearer x\nX-Env: staging' }));
+    const result = await runL0(
+      scenario({
+        checksFile,
+        command: 'npx playwright test',
+        headers: 'Authorization: Bearer x\nX-Env: staging',
+      }),
+    );
     assertFailedWith(result, 'loc_mock_NotAvailableYet RunAcceptanceTests@1');
   });
 });

@@ -10,7 +10,12 @@ export function servicePrincipalEndpoint(overrides: Partial<EndpointDefinition> 
   return {
     url: 'https://management.azure.com/',
     scheme: 'ServicePrincipal',
-    auth: { tenantid: TENANT_ID, serviceprincipalid: CLIENT_ID, serviceprincipalkey: CLIENT_SECRET, authenticationType: 'spnKey' },
+    auth: {
+      tenantid: TENANT_ID,
+      serviceprincipalid: CLIENT_ID,
+      serviceprincipalkey: CLIENT_SECRET,
+      authenticationType: 'spnKey',
+    },
     data: { environment: 'AzureCloud', subscriptionId: SUBSCRIPTION_ID, subscriptionName: 'Contoso' },
     ...overrides,
   };

@@ -3,7 +3,8 @@ import { MockTestRunner } from 'azure-pipelines-task-lib/mock-test';
 import { parseLoggingCommands, type LoggingCommand } from '../../scripts/agent';
 import type { EndpointDefinition } from '../../scripts/agentEnvironment';
 
-export type TaskFolder = 'fetch-keyvault-secrets' | 'promote-image' | 'deploy-aks-template' | 'run-acceptance-tests';
+export type TaskFolder =
+  'fetch-keyvault-secrets' | 'promote-image' | 'deploy-aks-template' | 'run-acceptance-tests';
 
 /** Everything an L0 run needs, passed to the scenario entry as JSON. */
 export interface L0Scenario {
@@ -66,13 +67,16 @@ export async function runL0(scenario: L0Scenario): Promise<L0Result> {
 
 /** The one failure message of a run (`task.complete result=Failed`). */
 export function failureMessage(result: L0Result): string | undefined {
-  return result.commands.find((c) => c.command === 'task.complete' && c.properties['result'] === 'Failed')?.message;
+  return result.commands.find((c) => c.command === 'task.complete' && c.properties['result'] === 'Failed')
+    ?.message;
 }
 
 /** Asserts the run failed with exactly `expected` as its one failure line, and showed no stack trace. */
 export function assertFailedWith(result: L0Result, expected: string): void {
   if (result.succeeded || failureMessage(result) !== expected) {
-    throw new Error(`expected the task to fail with\n  ${expected}\nbut it ${result.succeeded ? 'succeeded' : `failed with\n  ${failureMessage(result)}`}`);
+    throw new Error(
+      `expected the task to fail with\n  ${expected}\nbut it ${result.succeeded ? 'succeeded' : `failed with\n  ${failureMessage(result)}`}`,
+    );
   }
   if (/\n\s+at .+:\d+:\d+\)?\n/.test(result.stdout)) throw new Error('the output has a stack trace');
 }

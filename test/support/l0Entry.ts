@@ -16,7 +16,8 @@ Object.assign(
 );
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { TaskMockRunner } = require('azure-pipelines-task-lib/mock-run') as typeof import('azure-pipelines-task-lib/mock-run');
+const { TaskMockRunner } =
+  require('azure-pipelines-task-lib/mock-run') as typeof import('azure-pipelines-task-lib/mock-run');
 
 const taskDir = path.resolve(__dirname, '..', '..', 'tasks', scenario.task);
 const runner = new TaskMockRunner(scenario.entry ?? path.join(taskDir, 'index.js'));

@@ -6,7 +6,9 @@ export const mochaHooks = {
   afterEach(this: Context): void {
     const run = takeLastRun();
     if (run !== undefined && this.currentTest?.state === 'failed') {
-      console.log(`\n----- task stdout -----\n${run.stdout}\n----- task stderr -----\n${run.stderr}\n-----------------------`);
+      console.log(
+        `\n----- task stdout -----\n${run.stdout}\n----- task stderr -----\n${run.stderr}\n-----------------------`,
+      );
     }
   },
 };

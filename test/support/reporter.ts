@@ -6,7 +6,8 @@ class SpecWithTotals extends Mocha.reporters.Spec {
     super(runner, options);
     runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
       const stats = runner.stats;
-      if (stats !== undefined) console.log(`tests: ${stats.passes} passed, ${stats.failures} failed, ${stats.pending} skipped`);
+      if (stats !== undefined)
+        console.log(`tests: ${stats.passes} passed, ${stats.failures} failed, ${stats.pending} skipped`);
     });
   }
 }

@@ -40,7 +40,13 @@ function toError(fake: FakeError): Error {
   error.name = fake.name ?? 'RestError';
   error.statusCode = fake.statusCode;
   error.code = fake.code;
-  error.details = { error: { code: fake.code, message: fake.message, innererror: fake.innerCode ? { code: fake.innerCode } : undefined } };
+  error.details = {
+    error: {
+      code: fake.code,
+      message: fake.message,
+      innererror: fake.innerCode ? { code: fake.innerCode } : undefined,
+    },
+  };
   return error;
 }
 
@@ -72,16 +78,28 @@ export class SecretClient {
     };
   }
 
-  async getSecret(name: string): Promise<{ name: string; value: string; properties: Record<string, unknown> }> {
+  async getSecret(
+    name: string,
+  ): Promise<{ name: string; value: string; properties: Record<string, unknown> }> {
     record('getSecret', name);
     await Promise.resolve();
     const { secrets, getErrors } = vault();
     const error = getErrors?.[name];
     if (error !== undefined) throw toError(error);
     const secret = secrets.find((s) => s.name.toLowerCase() === name.toLowerCase());
-    if (secret === undefined) throw toError({ statusCode: 404, code: 'SecretNotFound', message: `A secret with (name/id) ${name} was not found in this key vault.` });
+    if (secret === undefined)
+      throw toError({
+        statusCode: 404,
+        code: 'SecretNotFound',
+        message: `A secret with (name/id) ${name} was not found in this key vault.`,
+      });
     if (secret.enabled === false) {
-      throw toError({ statusCode: 403, code: 'Forbidden', innerCode: 'SecretDisabled', message: 'Operation get is not allowed on a disabled secret.' });
+      throw toError({
+        statusCode: 403,
+        code: 'Forbidden',
+        innerCode: 'SecretDisabled',
+        message: 'Operation get is not allowed on a disabled secret.',
+      });
     }
     return { name: secret.name, value: secret.value, properties: propertiesOf(secret) };
   }
