@@ -32,7 +32,7 @@ export interface TaskRun {
   readonly stdout: string;
   readonly stderr: string;
   readonly commands: readonly LoggingCommand[];
-  /** `Succeeded`, `SucceededWithIssues`, `Failed`, or undefined when the task never said. */
+  /** `Succeeded`, `SucceededWithIssues` or `Failed`, as the agent would conclude. */
   readonly result: string | undefined;
   readonly resultMessage: string | undefined;
   readonly errors: readonly string[];
@@ -93,7 +93,10 @@ export async function runTaskAsAgent(options: TaskRunOptions): Promise<TaskRun> 
   const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   clearTimeout(timer);
   fs.rmSync(agentDir, { recursive: true, force: true });
-  return { ...interpretOutput(stdout), exitCode, stdout, stderr, durationMs: Date.now() - started };
+  const interpreted = interpretOutput(stdout);
+  // Like the agent: a task that never reports a result succeeded if it exited cleanly.
+  const result = interpreted.result ?? (exitCode === 0 ? 'Succeeded' : 'Failed');
+  return { ...interpreted, result, exitCode, stdout, stderr, durationMs: Date.now() - started };
 }
 
 type Interpreted = Omit<TaskRun, 'exitCode' | 'stdout' | 'stderr' | 'durationMs'>;

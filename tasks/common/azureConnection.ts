@@ -48,8 +48,7 @@ export function readAzureConnection(inputName: string, connectionId: string): Az
   }
   const data = (key: string): string | undefined =>
     nonEmpty(tl.getEndpointDataParameter(connectionId, key, true));
-  const auth = (key: string): string | undefined =>
-    nonEmpty(tl.getEndpointAuthorizationParameter(connectionId, key, true));
+  const auth = authorizationParameters(connectionId);
   const requireAuth = (key: string, what: string): string => {
     const value = auth(key);
     if (value === undefined) throw userError('ConnectionMissingParameter', connectionId, what);
@@ -90,7 +89,7 @@ export function readAzureConnection(inputName: string, connectionId: string): Az
       // The job's OAuth token: task-lib exposes it through the SystemVssConnection endpoint even
       // when the pipeline does not map System.AccessToken into the environment.
       const systemAccessToken =
-        nonEmpty(tl.getEndpointAuthorizationParameter('SystemVssConnection', 'AccessToken', true)) ??
+        authorizationParameters('SystemVssConnection')('AccessToken') ??
         nonEmpty(tl.getVariable('System.AccessToken'));
       const oidcRequestUri =
         nonEmpty(tl.getVariable('System.OidcRequestUri')) ?? nonEmpty(process.env['SYSTEM_OIDCREQUESTURI']);
@@ -116,6 +115,17 @@ export function readAzureConnection(inputName: string, connectionId: string): Az
   }
 
   return { id: connectionId, subscriptionId: data('subscriptionId'), cloud, authentication };
+}
+
+/**
+ * A reader of a connection's authorization parameters, by case-insensitive key. We read the whole
+ * authorization at once because task-lib's per-parameter getter writes each value to the debug
+ * log; the agent masks those, but a credential is better never printed at all.
+ */
+function authorizationParameters(connectionId: string): (key: string) => string | undefined {
+  const parameters = tl.getEndpointAuthorization(connectionId, true)?.parameters ?? {};
+  const byKey = new Map(Object.entries(parameters).map(([key, value]) => [key.toLowerCase(), value]));
+  return (key) => nonEmpty(byKey.get(key.toLowerCase()));
 }
 
 function nonEmpty(value: string | undefined | null): string | undefined {

@@ -55,7 +55,7 @@ export async function fetchAllSecrets(
     limit
       .run(async () => {
         if (failure !== undefined) return;
-        const secret = await client.getSecret(name, { abortSignal: abort.signal });
+        const secret = await retryBrokenResponse(() => client.getSecret(name, { abortSignal: abort.signal }));
         fetched[index] = { name, value: secret.value ?? '' };
       })
       .catch((error: unknown) => {
@@ -66,7 +66,7 @@ export async function fetchAllSecrets(
       });
 
   try {
-    for await (const page of client.listPropertiesOfSecrets({ abortSignal: abort.signal }).byPage()) {
+    for await (const page of listPages(client, abort.signal)) {
       for (const properties of page) {
         const reason = unusableReason(properties, options.now);
         if (reason !== undefined) {
@@ -102,7 +102,7 @@ export async function fetchNamedSecrets(
       limit.run(async (): Promise<FetchedSecret | SkippedSecret> => {
         let secret: KeyVaultSecret;
         try {
-          secret = await client.getSecret(name, { abortSignal: abort.signal });
+          secret = await retryBrokenResponse(() => client.getSecret(name, { abortSignal: abort.signal }));
         } catch (error: unknown) {
           if (isSecretNotFound(error)) return { name, reason: 'missing' };
           if (isSecretDisabled(error)) return { name, reason: 'disabled' };
@@ -118,4 +118,82 @@ export async function fetchNamedSecrets(
     fetched: results.filter((result): result is FetchedSecret => 'value' in result),
     skipped: results.filter((result): result is SkippedSecret => 'reason' in result),
   };
+}
+
+const BROKEN_RESPONSE_ATTEMPTS = 3;
+
+/**
+ * A response cut off in the middle of its body. The SDK's retry policy has already passed it on
+ * (it retries failed connections, not failed body reads), and every request here is a GET, so
+ * trying again is safe.
+ */
+export function isBrokenResponse(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | null;
+  return (
+    e?.code === 'PARSE_ERROR' && /aborted|ECONNRESET|socket hang up|premature close/i.test(e.message ?? '')
+  );
+}
+
+async function retryBrokenResponse<T>(request: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request();
+    } catch (error: unknown) {
+      if (attempt >= BROKEN_RESPONSE_ATTEMPTS || !isBrokenResponse(error)) throw error;
+    }
+  }
+}
+
+/**
+ * The vault's pages of secret properties. A page whose body breaks is asked for again from the
+ * last continuation token. A failed page's error body is put back on the error: the SDK's pager
+ * drops it, and it is what tells an RBAC refusal from an access-policy or firewall one.
+ */
+async function* listPages(
+  client: SecretReader,
+  abortSignal: AbortSignal,
+): AsyncGenerator<SecretProperties[]> {
+  let continuationToken: string | undefined;
+  let errorBody: unknown;
+  const onResponse = (response: {
+    status: number;
+    parsedBody?: unknown;
+    bodyAsText?: string | null;
+  }): void => {
+    if (response.status >= 400) errorBody = response.parsedBody ?? parseJson(response.bodyAsText);
+  };
+  let pagesYielded = 0;
+  for (let broken = 0; ;) {
+    try {
+      const settings = continuationToken === undefined ? {} : { continuationToken };
+      for await (const page of client.listPropertiesOfSecrets({ abortSignal, onResponse }).byPage(settings)) {
+        yield page;
+        pagesYielded++;
+        continuationToken = (page as { continuationToken?: string }).continuationToken;
+        broken = 0;
+      }
+      return;
+    } catch (error: unknown) {
+      // Resume only where it is known where to: from the start, or from the last page's token.
+      const canResume = pagesYielded === 0 || continuationToken !== undefined;
+      if (canResume && isBrokenResponse(error) && ++broken < BROKEN_RESPONSE_ATTEMPTS) continue;
+      if (
+        errorBody !== undefined &&
+        error !== null &&
+        typeof error === 'object' &&
+        (error as { details?: unknown }).details === undefined
+      ) {
+        Object.assign(error, { details: errorBody });
+      }
+      throw error;
+    }
+  }
+}
+
+function parseJson(text: string | null | undefined): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -40,6 +40,11 @@ function firstLine(text: string | undefined): string {
   return (text ?? '').split(/\r?\n/)[0]?.trim() ?? '';
 }
 
+/** Entra ID's own sentence (`AADSTS7000215: Invalid client secret provided.`) when there is one. */
+function signInReason(text: string | undefined): string {
+  return /AADSTS\d+:[^\r\n.]*\.?/.exec(text ?? '')?.[0] ?? firstLine(text);
+}
+
 /** Who the vault sees: the connection's client id, or the agent's managed identity. */
 function principalOf(connection: AzureConnection): string {
   const auth = connection.authentication;
@@ -61,7 +66,7 @@ export function explainKeyVaultError(error: unknown, vaultUrl: string, connectio
     e.name === 'CredentialUnavailableError' ||
     e.name === 'AggregateAuthenticationError'
   ) {
-    return userError('SignInFailed', connection.id, firstLine(e.message));
+    return userError('SignInFailed', connection.id, signInReason(e.message));
   }
   if (codes.has('ENOTFOUND') || codes.has('EAI_AGAIN')) {
     return userError('VaultNotFound', vault, connection.cloud.keyVaultDnsSuffix ?? '');
@@ -73,7 +78,7 @@ export function explainKeyVaultError(error: unknown, vaultUrl: string, connectio
       return userError('ForbiddenByAccessPolicy', principalOf(connection), vaultName);
     return userError('KeyVaultForbidden', vaultName, firstLine(e.message));
   }
-  if (e.statusCode === 401) return userError('SignInFailed', connection.id, firstLine(e.message));
+  if (e.statusCode === 401) return userError('SignInFailed', connection.id, signInReason(e.message));
   if (e.name === 'RestError' && e.statusCode !== undefined) {
     return userError('KeyVaultRequestFailed', vaultName, e.statusCode, firstLine(e.message));
   }
