@@ -1,0 +1,213 @@
+import * as assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { ClientSecretCredential } from '@azure/identity';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { startBase, type SandboxBase } from './base';
+import { startEntra, type EntraServer } from './entra';
+import { FaultPlan, mulberry32 } from './faults';
+import { startKeyVault, type KeyVaultServer } from './keyVault';
+import { useSandboxInProcess } from './trust';
+
+function fakeRequest(method: string, url: string): IncomingMessage {
+  return { method, url, headers: { host: 'kv.vault.azure.net' } } as IncomingMessage;
+}
+
+describe('sandbox fault plans', function () {
+  describe('rule selection', function () {
+    it('is repeatable for a seed: the same requests are hit in every run', function () {
+      const hits = (seed: number): number[] => {
+        const plan = new FaultPlan(seed);
+        plan.add({ match: { method: 'GET' }, status5xx: 503, probability: 0.3 });
+        return Array.from({ length: 200 }, (_, i) => i).filter(
+          (i) => plan.select(fakeRequest('GET', `/secrets/s${i}`)) !== undefined,
+        );
+      };
+
+      assert.deepEqual(hits(42), hits(42));
+      assert.notDeepEqual(hits(42), hits(43));
+      const rate = hits(42).length / 200;
+      assert.ok(rate > 0.2 && rate < 0.4, `about 30% hit, got ${rate}`);
+    });
+
+    it('matches on method and path pattern, and stops after `times`', function () {
+      const plan = new FaultPlan();
+      const rule = plan.add({
+        match: { method: 'GET', pathPattern: /^\/secrets\/db-/ },
+        status429: { retryAfterSeconds: 1 },
+        times: 2,
+      });
+
+      assert.equal(plan.select(fakeRequest('PUT', '/secrets/db-password')), undefined);
+      assert.equal(plan.select(fakeRequest('GET', '/secrets/api-key')), undefined);
+      assert.ok(plan.select(fakeRequest('GET', '/secrets/db-password')));
+      assert.ok(plan.select(fakeRequest('GET', '/secrets/db-user?api-version=1')));
+      assert.equal(plan.select(fakeRequest('GET', '/secrets/db-password')), undefined);
+      assert.equal(rule.injected, 2);
+      assert.equal(plan.counts.status429, 2);
+      assert.deepEqual(
+        plan.injected.map((i) => i.path),
+        ['/secrets/db-password', '/secrets/db-user'],
+      );
+    });
+
+    it('tries rules in order and accepts predicates', function () {
+      const plan = new FaultPlan();
+      plan.add({ match: (request) => request.headers.host === 'other.vault.azure.net', status5xx: 500 });
+      plan.add({ match: {}, latencyMs: 5 });
+
+      assert.deepEqual(plan.select(fakeRequest('GET', '/x')), { match: {}, latencyMs: 5 });
+      plan.clear();
+      assert.equal(plan.select(fakeRequest('GET', '/x')), undefined);
+      assert.deepEqual(plan.injected, []);
+    });
+
+    it('refuses impossible rules', function () {
+      const plan = new FaultPlan();
+      assert.throws(() => plan.add({ match: {}, probability: 1.5 }), /probability/);
+      assert.throws(() => plan.add({ match: {}, status5xx: 404 }), /5xx/);
+    });
+
+    it('draws from mulberry32, a uniform generator in [0, 1)', function () {
+      const random = mulberry32(7);
+      const draws = Array.from({ length: 1000 }, () => random());
+      assert.ok(draws.every((d) => d >= 0 && d < 1));
+      const mean = draws.reduce((a, b) => a + b, 0) / draws.length;
+      assert.ok(Math.abs(mean - 0.5) < 0.05);
+    });
+  });
+
+  describe('against the real SecretClient', function () {
+    let base: SandboxBase;
+    let entra: EntraServer;
+    let keyVault: KeyVaultServer;
+    let leaveSandbox: () => void;
+    const plan = new FaultPlan(2024);
+    let secrets: SecretClient;
+
+    before(async function () {
+      base = await startBase();
+      entra = await startEntra(base);
+      keyVault = await startKeyVault(base, { faults: plan });
+      leaveSandbox = useSandboxInProcess(base);
+      entra.registerServicePrincipal({ clientId: 'fault-app', secret: 'fault-secret' });
+      keyVault.createVault('kv-faults');
+      keyVault.setSecret('kv-faults', 'plain', 'plain-value');
+      keyVault.setSecret('kv-faults', 'large', 'x'.repeat(64 * 1024));
+      // A short base delay keeps the exponential retries fast; 429s still wait for Retry-After.
+      secrets = new SecretClient(
+        'https://kv-faults.vault.azure.net',
+        new ClientSecretCredential(base.tenantId, 'fault-app', 'fault-secret'),
+        {
+          retryOptions: { retryDelayInMs: 20 },
+        },
+      );
+      // Settle the 401 challenge first, so each test sees only its own faults.
+      await secrets.getSecret('plain');
+    });
+
+    afterEach(function () {
+      plan.clear();
+    });
+
+    after(async function () {
+      leaveSandbox?.();
+      await keyVault?.close();
+      await entra?.close();
+      await base?.close();
+    });
+
+    const countOf = (path: string): number => keyVault.requests.filter((r) => r.path === path).length;
+
+    it('honours Retry-After on a 429', async function () {
+      plan.add({
+        match: { pathPattern: /^\/secrets\/plain\// },
+        status429: { retryAfterSeconds: 1 },
+        times: 1,
+      });
+      const before = countOf('/secrets/plain/');
+      const started = Date.now();
+
+      const secret = await secrets.getSecret('plain');
+
+      assert.equal(secret.value, 'plain-value');
+      assert.ok(Date.now() - started >= 1000, 'waited for Retry-After');
+      assert.equal(plan.counts.status429, 1);
+      // The 429 was answered by the fault wrapper: the vault saw only the retry.
+      assert.equal(countOf('/secrets/plain/') - before, 1);
+    });
+
+    it('retries a 503', async function () {
+      plan.add({ match: { pathPattern: /^\/secrets\/plain\// }, status5xx: 503, times: 1 });
+
+      assert.equal((await secrets.getSecret('plain')).value, 'plain-value');
+      assert.equal(plan.counts.status5xx, 1);
+    });
+
+    it('surfaces a 503 that lasts as a RestError after the retries', async function () {
+      plan.add({ match: { pathPattern: /^\/secrets\/plain\// }, status5xx: 503 });
+      const impatient = new SecretClient(
+        'https://kv-faults.vault.azure.net',
+        new ClientSecretCredential(base.tenantId, 'fault-app', 'fault-secret'),
+        {
+          retryOptions: { maxRetries: 2, retryDelayInMs: 10 },
+        },
+      );
+
+      await assert.rejects(impatient.getSecret('plain'), (error: { statusCode?: number; code?: string }) => {
+        assert.equal(error.statusCode, 503);
+        assert.equal(error.code, 'ServiceUnavailable');
+        return true;
+      });
+      assert.equal(plan.counts.status5xx, 3, 'one try and two retries');
+    });
+
+    it('retries a connection reset before any answer (ECONNRESET)', async function () {
+      plan.add({ match: { pathPattern: /^\/secrets\/large\// }, resetBeforeResponse: true, times: 1 });
+      const before = countOf('/secrets/large/');
+
+      const secret = await secrets.getSecret('large');
+
+      assert.equal(secret.value?.length, 64 * 1024);
+      assert.equal(plan.counts.resetBeforeResponse, 1);
+      assert.equal(countOf('/secrets/large/') - before, 1, 'only the retry reached the vault');
+    });
+
+    it('does not retry a reset in the middle of the body: the SDK throws PARSE_ERROR, the next call works', async function () {
+      // core-rest-pipeline 1.24 reads the body inside the HTTP client and wraps a broken stream in a
+      // RestError with code PARSE_ERROR, which its retry strategies do not treat as transient.
+      plan.add({ match: { pathPattern: /^\/secrets\/large\// }, resetMidBody: true, times: 1 });
+      const before = countOf('/secrets/large/');
+
+      await assert.rejects(
+        secrets.getSecret('large'),
+        (error: { name?: string; code?: string; message: string }) => {
+          assert.equal(error.name, 'RestError');
+          assert.equal(error.code, 'PARSE_ERROR');
+          assert.match(error.message, /Error reading response as text: aborted/);
+          return true;
+        },
+      );
+      assert.equal(plan.counts.resetMidBody, 1);
+      assert.equal(countOf('/secrets/large/') - before, 1, 'no retry');
+      assert.equal(keyVault.requests.at(-1)?.completed, false);
+
+      assert.equal((await secrets.getSecret('large')).value?.length, 64 * 1024);
+    });
+
+    it('delays answers and trickles bodies', async function () {
+      plan.add({
+        match: { pathPattern: /^\/secrets\/large\// },
+        latencyMs: 150,
+        slowBodyBytesPerSecond: 256 * 1024,
+        times: 1,
+      });
+      const started = Date.now();
+
+      const secret = await secrets.getSecret('large');
+
+      assert.equal(secret.value?.length, 64 * 1024);
+      assert.ok(Date.now() - started >= 150 + 200, 'latency plus about a quarter of a second of trickling');
+      assert.deepEqual(plan.injected[0]?.kinds, ['latency', 'slowBody']);
+    });
+  });
+});
