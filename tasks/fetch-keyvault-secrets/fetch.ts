@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { KeyVaultSecret, SecretClient, SecretProperties } from '@azure/keyvault-secrets';
 import { ConcurrencyLimit } from '../common/concurrency';
 import { isSecretDisabled, isSecretNotFound } from './keyVaultErrors';
@@ -23,6 +24,13 @@ export interface FetchOutcome {
   readonly skipped: readonly SkippedSecret[];
 }
 
+/** One abort signal serves every request of a run, so it carries one listener per request in flight. */
+function sharedAbortController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 /** Why a secret cannot be used now, judged from its attributes; undefined when it can. */
 export function unusableReason(
   properties: Pick<SecretProperties, 'enabled' | 'expiresOn' | 'notBefore'>,
@@ -45,7 +53,7 @@ export async function fetchAllSecrets(
   options: { concurrency: number; now: Date },
 ): Promise<FetchOutcome> {
   const limit = new ConcurrencyLimit(options.concurrency);
-  const abort = new AbortController();
+  const abort = sharedAbortController();
   const fetched: (FetchedSecret | undefined)[] = [];
   const skipped: SkippedSecret[] = [];
   const inFlight: Promise<void>[] = [];
@@ -96,7 +104,7 @@ export async function fetchNamedSecrets(
   options: { concurrency: number; now: Date },
 ): Promise<FetchOutcome> {
   const limit = new ConcurrencyLimit(options.concurrency);
-  const abort = new AbortController();
+  const abort = sharedAbortController();
   const results = await Promise.all(
     [...new Set(names)].map((name) =>
       limit.run(async (): Promise<FetchedSecret | SkippedSecret> => {

@@ -1,0 +1,47 @@
+// The bench's Key Vault, in a process of its own so that the sandbox's TLS work and the client's
+// run on separate cores, as they would against the real service. Prints one JSON line with what a
+// client needs, then serves until its standard input closes.
+import { startBase } from '../test/sandbox/base';
+import { startEntra } from '../test/sandbox/entra';
+import { FaultPlan } from '../test/sandbox/faults';
+import { startKeyVault } from '../test/sandbox/keyVault';
+
+export interface BenchVault {
+  readonly proxyUrl: string;
+  readonly caPem: string;
+  readonly tenantId: string;
+  readonly vaultUrl: string;
+  readonly clientId: string;
+  readonly secret: string;
+}
+
+async function main(): Promise<void> {
+  const [secretCount = '500', latencyMs = '30'] = process.argv.slice(2);
+  const base = await startBase();
+  const entra = await startEntra(base);
+  const faults = new FaultPlan(1);
+  const keyVault = await startKeyVault(base, { faults });
+  entra.registerServicePrincipal({ clientId: 'bench-client', secret: 'bench-secret' });
+  keyVault.createVault('bench-kv', { model: 'rbac', allowedPrincipals: ['bench-client'] });
+  for (let i = 0; i < Number(secretCount); i++) keyVault.setSecret('bench-kv', `secret-${i}`, `value-${i}`);
+  // Sign-in and the 401 challenge are not what is measured: no latency on them.
+  faults.add({
+    match: (request) => request.headers.authorization !== undefined && /^\/secrets/.test(request.url ?? ''),
+    latencyMs: Number(latencyMs),
+  });
+  const vault: BenchVault = {
+    proxyUrl: base.proxy.url,
+    caPem: base.ca.root.certificate,
+    tenantId: base.tenantId,
+    vaultUrl: 'https://bench-kv.vault.azure.net',
+    clientId: 'bench-client',
+    secret: 'bench-secret',
+  };
+  console.log(JSON.stringify(vault));
+  process.stdin.resume();
+  process.stdin.on('end', () => {
+    void Promise.all([keyVault.close(), entra.close()]).then(() => base.close());
+  });
+}
+
+void main();
