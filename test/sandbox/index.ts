@@ -1,0 +1,59 @@
+import { startAks, type AksSandbox } from './aks';
+import { startArm, type ArmServer } from './arm';
+import { startBase, type SandboxBase } from './base';
+import { startEntra, type EntraServer } from './entra';
+import { FaultPlan } from './faults';
+import { startKeyVault, type KeyVaultServer } from './keyVault';
+import { startKubectlDownloads, type KubectlDownloads } from './kubectlDownloads';
+
+/** Every Azure stand-in, started together and routed on one proxy under the real host names. */
+export interface Sandbox {
+  readonly base: SandboxBase;
+  readonly entra: EntraServer;
+  readonly arm: ArmServer;
+  readonly keyVault: KeyVaultServer;
+  readonly aks: AksSandbox;
+  readonly downloads: KubectlDownloads;
+  /** Faults for Entra ID and Key Vault requests; cleared by `clear()`. */
+  readonly faults: FaultPlan;
+  /** What a task process needs to reach the sandbox (proxy, CA). */
+  readonly environment: Readonly<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+export async function startSandbox(options: { faultSeed?: number } = {}): Promise<Sandbox> {
+  const base = await startBase();
+  const faults = new FaultPlan(options.faultSeed ?? 1);
+  const closers: (() => Promise<void>)[] = [];
+  try {
+    const [entra, keyVault, arm, downloads] = await Promise.all([
+      startEntra(base, { faults }),
+      startKeyVault(base, { faults }),
+      startArm(base.serverTls, base.tokens, base.subscriptionId),
+      startKubectlDownloads(base),
+    ]);
+    closers.push(entra.close, keyVault.close, arm.close, downloads.close);
+    base.proxy.route('management.azure.com', arm.port);
+    arm.addProvider(keyVault.armProvider);
+    const aks = await startAks(base, arm);
+    closers.push(aks.close);
+    return {
+      base,
+      entra,
+      arm,
+      keyVault,
+      aks,
+      downloads,
+      faults,
+      environment: base.clientEnvironment,
+      close: async () => {
+        await Promise.all(closers.map((close) => close()));
+        await base.close();
+      },
+    };
+  } catch (error: unknown) {
+    await Promise.all(closers.map((close) => close()));
+    await base.close();
+    throw error;
+  }
+}

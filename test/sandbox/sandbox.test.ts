@@ -1,0 +1,39 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { startSandbox } from './index';
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('the whole sandbox', () => {
+  it('starts every part, routes the Azure host names, and leaves no port or folder behind', async () => {
+    const started = performance.now();
+    const sandbox = await startSandbox();
+    console.log(`      (sandbox started in ${(performance.now() - started).toFixed(0)} ms)`);
+    const ports = [
+      sandbox.base.proxy.port,
+      sandbox.entra.port,
+      sandbox.keyVault.port,
+      sandbox.arm.port,
+      sandbox.downloads.port,
+    ];
+    const cluster = await sandbox.aks.createCluster({ resourceGroup: 'rg-one', name: 'aks-one' });
+    ports.push(cluster.kubernetes.port);
+    for (const port of ports) assert.ok(await accepts(port), `port ${port} is open while running`);
+    assert.ok(fs.existsSync(sandbox.base.directory));
+
+    await sandbox.close();
+    for (const port of ports)
+      assert.equal(await accepts(port), false, `port ${port} is closed after close()`);
+    assert.equal(fs.existsSync(sandbox.base.directory), false, 'the temp folder is gone');
+  });
+});
