@@ -32,11 +32,16 @@ export async function startSandbox(options: { faultSeed?: number } = {}): Promis
       startArm(base.serverTls, base.tokens, base.subscriptionId),
       startKubectlDownloads(base),
     ]);
-    closers.push(entra.close, keyVault.close, arm.close, downloads.close);
+    closers.push(
+      () => entra.close(),
+      () => keyVault.close(),
+      () => arm.close(),
+      () => downloads.close(),
+    );
     base.proxy.route('management.azure.com', arm.port);
     arm.addProvider(keyVault.armProvider);
     const aks = await startAks(base, arm);
-    closers.push(aks.close);
+    closers.push(() => aks.close());
     return {
       base,
       entra,

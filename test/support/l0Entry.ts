@@ -15,8 +15,9 @@ Object.assign(
   scenario.env ?? {},
 );
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// A require, not an import: imports are hoisted above the environment set-up just above.
 const { TaskMockRunner } =
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   require('azure-pipelines-task-lib/mock-run') as typeof import('azure-pipelines-task-lib/mock-run');
 
 const taskDir = path.resolve(__dirname, '..', '..', 'tasks', scenario.task);
