@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { agentEnvironment, type EndpointDefinition } from './agentEnvironment';
+import { agentEnvironment, type AgentInputs } from './agentEnvironment';
 import { EXTENSION_STAGING_DIR } from './layout';
 
 /** A `##vso[…]` logging command. */
@@ -12,13 +12,9 @@ export interface LoggingCommand {
   readonly message: string;
 }
 
-export interface TaskRunOptions {
+export interface TaskRunOptions extends AgentInputs {
   /** Folder under dist/extension/tasks, e.g. `promote-image`. */
   readonly task: string;
-  readonly inputs?: Readonly<Record<string, string>>;
-  readonly endpoints?: Readonly<Record<string, EndpointDefinition>>;
-  readonly variables?: Readonly<Record<string, string>>;
-  readonly secretVariables?: Readonly<Record<string, string>>;
   /** Extra environment (proxy, CA) on top of this process's. */
   readonly env?: Readonly<Record<string, string>>;
   /** Run the pre-job handler's target instead of the step's. */

@@ -7,17 +7,20 @@ export interface EndpointDefinition {
   readonly data?: Readonly<Record<string, string>>;
 }
 
+/** What the agent hands a task: inputs, service connections and variables. */
+export interface AgentInputs {
+  readonly inputs?: Readonly<Record<string, string>>;
+  readonly endpoints?: Readonly<Record<string, EndpointDefinition>>;
+  readonly variables?: Readonly<Record<string, string>>;
+  readonly secretVariables?: Readonly<Record<string, string>>;
+}
+
 /**
  * The environment variables through which the agent passes inputs, service connections and
  * variables to a task (see the agent's handler code): `INPUT_<NAME>`, `ENDPOINT_*_<id>`, and
  * variables with dots turned into underscores, upper-cased.
  */
-export function agentEnvironment(options: {
-  inputs?: Readonly<Record<string, string>>;
-  endpoints?: Readonly<Record<string, EndpointDefinition>>;
-  variables?: Readonly<Record<string, string>>;
-  secretVariables?: Readonly<Record<string, string>>;
-}): Record<string, string> {
+export function agentEnvironment(options: AgentInputs): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(options.inputs ?? {})) {
     env[`INPUT_${name.replace(/[. ]/g, '_').toUpperCase()}`] = value;

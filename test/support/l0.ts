@@ -1,17 +1,14 @@
 import * as path from 'node:path';
 import { MockTestRunner } from 'azure-pipelines-task-lib/mock-test';
 import { parseLoggingCommands, type LoggingCommand } from '../../scripts/agent';
-import type { EndpointDefinition } from '../../scripts/agentEnvironment';
+import type { AgentInputs } from '../../scripts/agentEnvironment';
 
 export type TaskFolder =
   'fetch-keyvault-secrets' | 'promote-image' | 'deploy-aks-template' | 'run-acceptance-tests';
 
 /** Everything an L0 run needs, passed to the scenario entry as JSON. */
-export interface L0Scenario {
+export interface L0Scenario extends Omit<AgentInputs, 'secretVariables'> {
   readonly task: TaskFolder;
-  readonly inputs?: Readonly<Record<string, string>>;
-  readonly endpoints?: Readonly<Record<string, EndpointDefinition>>;
-  readonly variables?: Readonly<Record<string, string>>;
   readonly env?: Readonly<Record<string, string>>;
   /** Module name → compiled fake module to load in its place (registerMock). */
   readonly mocks?: Readonly<Record<string, string>>;
