@@ -30,13 +30,22 @@ export function sendArmError(response: ServerResponse, status: number, code: str
   sendJson(response, status, { error: { code, message } });
 }
 
-export async function startArm(tls: KeyPair, tokens: TokenAuthority, subscriptionId: string): Promise<ArmServer> {
+export async function startArm(
+  tls: KeyPair,
+  tokens: TokenAuthority,
+  subscriptionId: string,
+): Promise<ArmServer> {
   const providers: ArmProvider[] = [];
   const resourceGroups = new Set<string>();
   const server = await startHttpsServer(tls, async (request, response) => {
     const caller = tokens.verify(request.headers.authorization, ARM_AUDIENCES);
     if (caller === undefined) {
-      sendArmError(response, 401, 'AuthenticationFailed', 'Authentication failed. The Authorization header is missing or invalid.');
+      sendArmError(
+        response,
+        401,
+        'AuthenticationFailed',
+        'Authentication failed. The Authorization header is missing or invalid.',
+      );
       return;
     }
     const path = pathOf(request);

@@ -49,7 +49,11 @@ export async function startProxy(initialRoutes: readonly ProxyRoute[] = []): Pro
     if (exact !== undefined) return exact;
     let best: { length: number; port: number } | undefined;
     for (const [pattern, port] of routes) {
-      if (pattern.startsWith('*.') && matchesHost(pattern, host) && (best === undefined || pattern.length > best.length)) {
+      if (
+        pattern.startsWith('*.') &&
+        matchesHost(pattern, host) &&
+        (best === undefined || pattern.length > best.length)
+      ) {
         best = { length: pattern.length, port };
       }
     }
@@ -70,7 +74,9 @@ export async function startProxy(initialRoutes: readonly ProxyRoute[] = []): Pro
     const port = lookup(host);
     if (port === undefined) {
       refused.push(target);
-      clientSocket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\nsandbox proxy: no route\r\n');
+      clientSocket.end(
+        'HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\nsandbox proxy: no route\r\n',
+      );
       return;
     }
     const upstream = net.connect(port, '127.0.0.1', () => {

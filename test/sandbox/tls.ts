@@ -51,10 +51,25 @@ export class CertificateAuthority {
     fs.mkdirSync(directory, { recursive: true });
     openssl(
       [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-        '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3', '-subj', '/CN=aks-delivery sandbox CA',
-        '-addext', 'basicConstraints=critical,CA:TRUE',
-        '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.crt',
+        '-days',
+        '3',
+        '-subj',
+        '/CN=aks-delivery sandbox CA',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
       ],
       directory,
     );
@@ -73,18 +88,49 @@ export class CertificateAuthority {
 
   /** A client certificate (e.g. for a service principal's certificate credential). RSA, as Entra expects. */
   issueClientCertificate(commonName: string): KeyPair {
-    return this.issue(commonName, ['extendedKeyUsage=clientAuth', 'keyUsage=critical,digitalSignature'], 'rsa');
+    return this.issue(
+      commonName,
+      ['extendedKeyUsage=clientAuth', 'keyUsage=critical,digitalSignature'],
+      'rsa',
+    );
   }
 
   private issue(commonName: string, extensions: string[], keyType: 'ec' | 'rsa' = 'ec'): KeyPair {
     const name = `leaf${++this.issued}`;
-    const keyArgs = keyType === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048'];
-    openssl(['req', ...keyArgs, '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${commonName}`], this.directory);
+    const keyArgs =
+      keyType === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048'];
+    openssl(
+      [
+        'req',
+        ...keyArgs,
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        `/CN=${commonName}`,
+      ],
+      this.directory,
+    );
     fs.writeFileSync(path.join(this.directory, `${name}.ext`), extensions.join('\n') + '\n');
     openssl(
       [
-        'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-        '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`,
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.ext`,
       ],
       this.directory,
     );

@@ -21,7 +21,12 @@ export class TokenAuthority {
 
   mint(claims: Omit<AccessTokenClaims, 'iat' | 'exp' | 'iss'>, lifetimeSeconds = 3600): string {
     const now = Math.floor(Date.now() / 1000);
-    const body: AccessTokenClaims = { ...claims, iat: now, exp: now + lifetimeSeconds, iss: `https://sts.windows.net/${claims.tid}/` };
+    const body: AccessTokenClaims = {
+      ...claims,
+      iat: now,
+      exp: now + lifetimeSeconds,
+      iss: `https://sts.windows.net/${claims.tid}/`,
+    };
     const header = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
     const payload = base64url(JSON.stringify(body));
     return `${header}.${payload}.${this.sign(`${header}.${payload}`)}`;
