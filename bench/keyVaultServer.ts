@@ -6,6 +6,13 @@ import { startEntra } from '../test/sandbox/entra';
 import { FaultPlan } from '../test/sandbox/faults';
 import { startKeyVault } from '../test/sandbox/keyVault';
 
+/**
+ * In direct mode the vault and Entra ID listen on port 443 of loopback addresses of their own, so a
+ * client that resolves their host names there connects without the proxy and keeps its
+ * connections alive, as it would against Azure. Port 443 needs root (or CAP_NET_BIND_SERVICE).
+ */
+export const DIRECT_ADDRESSES = { vault: '127.0.0.2', entra: '127.0.0.3' } as const;
+
 export interface BenchVault {
   readonly proxyUrl: string;
   readonly caPem: string;
@@ -16,11 +23,15 @@ export interface BenchVault {
 }
 
 async function main(): Promise<void> {
-  const [secretCount = '500', latencyMs = '30'] = process.argv.slice(2);
+  const [secretCount = '500', latencyMs = '30', mode = 'proxy'] = process.argv.slice(2);
+  const direct = mode === 'direct';
   const base = await startBase();
-  const entra = await startEntra(base);
+  const entra = await startEntra(base, direct ? { listen: { host: DIRECT_ADDRESSES.entra, port: 443 } } : {});
   const faults = new FaultPlan(1);
-  const keyVault = await startKeyVault(base, { faults });
+  const keyVault = await startKeyVault(base, {
+    faults,
+    ...(direct ? { listen: { host: DIRECT_ADDRESSES.vault, port: 443 } } : {}),
+  });
   entra.registerServicePrincipal({ clientId: 'bench-client', secret: 'bench-secret' });
   keyVault.createVault('bench-kv', { model: 'rbac', allowedPrincipals: ['bench-client'] });
   for (let i = 0; i < Number(secretCount); i++) keyVault.setSecret('bench-kv', `secret-${i}`, `value-${i}`);
@@ -44,4 +55,4 @@ async function main(): Promise<void> {
   });
 }
 
-void main();
+if (require.main === module) void main();

@@ -10,6 +10,7 @@ import {
   startHttpsServer,
   type RequestHandler,
   type RunningServer,
+  type ListenAddress,
 } from './httpsServer';
 import type { KeyPair } from './tls';
 
@@ -114,6 +115,8 @@ class EntraError extends Error {
 
 export interface EntraOptions {
   readonly faults?: FaultPlan;
+  /** A fixed address instead of an ephemeral loopback port (the Key Vault bench connects directly). */
+  readonly listen?: ListenAddress;
 }
 
 /**
@@ -440,6 +443,7 @@ export async function startEntra(base: SandboxBase, options: EntraOptions = {}):
   const server = await startHttpsServer(
     base.serverTls,
     options.faults === undefined ? handler : withFaults(options.faults, handler),
+    options.listen,
   );
   base.proxy.route(ENTRA_HOST, server.port);
   base.proxy.route(AZURE_DEVOPS_TOKEN_HOST, server.port);

@@ -12,11 +12,21 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Where a server listens: loopback on an ephemeral port unless a test needs a fixed address. */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
 /**
  * Starts an HTTPS server on an ephemeral loopback port. `close()` also destroys kept-alive and
  * in-flight connections (watches, slow bodies) so a test run leaves nothing behind.
  */
-export async function startHttpsServer(tls: KeyPair, handler: RequestHandler): Promise<RunningServer> {
+export async function startHttpsServer(
+  tls: KeyPair,
+  handler: RequestHandler,
+  listen: ListenAddress = { host: '127.0.0.1', port: 0 },
+): Promise<RunningServer> {
   const sockets = new Set<Socket>();
   const server = https.createServer({ key: tls.key, cert: tls.certificate }, (request, response) => {
     Promise.resolve(handler(request, response)).catch((error: unknown) => {
@@ -32,7 +42,10 @@ export async function startHttpsServer(tls: KeyPair, handler: RequestHandler): P
   });
   server.on('secureConnection', (socket) => socket.on('error', () => undefined));
   server.on('tlsClientError', () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, resolve);
+  });
   const address = server.address();
   if (address === null || typeof address === 'string') {
     throw new Error('server has no TCP address');

@@ -10,6 +10,7 @@ import {
   startHttpsServer,
   type RequestHandler,
   type RunningServer,
+  type ListenAddress,
 } from './httpsServer';
 import type { AccessTokenClaims } from './tokens';
 
@@ -97,6 +98,8 @@ export interface KeyVaultServer extends RunningServer {
 
 export interface KeyVaultOptions {
   readonly faults?: FaultPlan;
+  /** A fixed address instead of an ephemeral loopback port (the Key Vault bench connects directly). */
+  readonly listen?: ListenAddress;
 }
 
 type Permission = 'get' | 'list';
@@ -373,6 +376,7 @@ export async function startKeyVault(
   const server = await startHttpsServer(
     base.serverTls,
     options.faults === undefined ? handler : withFaults(options.faults, handler),
+    options.listen,
   );
   base.proxy.route(`*.${KEY_VAULT_HOST_SUFFIX}`, server.port);
 
