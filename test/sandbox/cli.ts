@@ -53,7 +53,8 @@ scripts/run-task fetch-keyvault-secrets --endpoint conn=${endpointFile} \\
   --input azureSubscription=conn --input keyVaultName=contoso-kv --input secrets='*'
 
 Seeded: service principal ${CLIENT_ID}; vault contoso-kv (db-password, api-key);
-AKS cluster rg-staging/aks-staging (kubeconfig: ${kubeconfigFile}; kubectl needs HTTPS_PROXY).
+AKS cluster rg-staging/aks-staging (kubeconfig: ${kubeconfigFile}; kubectl needs HTTPS_PROXY);
+registries contosononprod.azurecr.io and contosoprod.azurecr.io (real docker-registry behind ACR's auth).
 Ctrl-C stops the sandbox.`);
 
   const stop = (): void => {

@@ -1,3 +1,4 @@
+import { startAcr, type AcrSandbox } from './acr';
 import { startAks, type AksSandbox } from './aks';
 import { startArm, type ArmServer } from './arm';
 import { startBase, type SandboxBase } from './base';
@@ -13,6 +14,8 @@ export interface Sandbox {
   readonly arm: ArmServer;
   readonly keyVault: KeyVaultServer;
   readonly aks: AksSandbox;
+  /** Two real registries behind ACR's auth: `contosononprod.azurecr.io` and `contosoprod.azurecr.io`. */
+  readonly acr: AcrSandbox;
   readonly downloads: KubectlDownloads;
   /** Faults for Entra ID and Key Vault requests; cleared by `clear()`. */
   readonly faults: FaultPlan;
@@ -40,14 +43,21 @@ export async function startSandbox(options: { faultSeed?: number } = {}): Promis
     );
     base.proxy.route('management.azure.com', arm.port);
     arm.addProvider(keyVault.armProvider);
-    const aks = await startAks(base, arm);
-    closers.push(() => aks.close());
+    const [aks, acr] = await Promise.all([
+      startAks(base, arm),
+      startAcr(base, ['contosononprod', 'contosoprod'], { arm }),
+    ]);
+    closers.push(
+      () => aks.close(),
+      () => acr.close(),
+    );
     return {
       base,
       entra,
       arm,
       keyVault,
       aks,
+      acr,
       downloads,
       faults,
       environment: base.clientEnvironment,

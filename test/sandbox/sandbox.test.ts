@@ -15,7 +15,7 @@ function accepts(port: number): Promise<boolean> {
 }
 
 describe('the whole sandbox', () => {
-  it('starts every part, routes the Azure host names, and leaves no port or folder behind', async () => {
+  it('starts every part, the real registries included, and leaves no port or folder behind', async () => {
     const started = performance.now();
     const sandbox = await startSandbox();
     console.log(`      (sandbox started in ${(performance.now() - started).toFixed(0)} ms)`);
