@@ -64,7 +64,15 @@ async function startVaultProcess(
 
 type Approach = readonly [name: string, run: (client: SecretClient) => Promise<number>];
 
+/** Lists every page and fetches nothing: the floor for any approach that lists first or alongside. */
+async function listOnly(client: SecretReader): Promise<number> {
+  let listed = 0;
+  for await (const page of client.listPropertiesOfSecrets().byPage()) listed += page.length;
+  return listed;
+}
+
 const APPROACHES: readonly Approach[] = [
+  ['list only, no values (floor)', (c) => listOnly(c)],
   [
     'pipelined, concurrency 16 (default)',
     async (c) => (await fetchAllSecrets(c, { concurrency: 16, now: new Date() })).fetched.length,
