@@ -347,16 +347,7 @@ export function simulatePod(pod: KubeObject, context: PodContext): PodSimulation
   let initFailed = false;
   for (const init of containersOf(pod.spec, 'initContainers')) {
     if (!initialized) {
-      initStatuses.push({
-        name: init.name,
-        image: init.image,
-        imageID: '',
-        ready: false,
-        restartCount: 0,
-        started: false,
-        state: { waiting: { reason: 'PodInitializing' } },
-        lastState: {},
-      });
+      initStatuses.push(initializingStatus(init));
       continue;
     }
     const behaviour = context.behaviourOf(init.image);
@@ -390,16 +381,7 @@ export function simulatePod(pod: KubeObject, context: PodContext): PodSimulation
   const notReady: string[] = [];
   for (const container of containersOf(pod.spec, 'containers')) {
     if (!initialized) {
-      containerStatuses.push({
-        name: container.name,
-        image: container.image,
-        imageID: '',
-        ready: false,
-        restartCount: 0,
-        started: false,
-        state: { waiting: { reason: 'PodInitializing' } },
-        lastState: {},
-      });
+      containerStatuses.push(initializingStatus(container));
       allReady = false;
       allStarted = false;
       allExited = false;
@@ -515,4 +497,18 @@ export function containerLogs(
 
 function asList(value: unknown): Record<string, unknown>[] {
   return Array.isArray(value) ? value.filter(isJsonObject) : [];
+}
+
+/** A container that has not started because the pod's init containers have not finished. */
+function initializingStatus(container: { name: string; image: string }): Record<string, unknown> {
+  return {
+    name: container.name,
+    image: container.image,
+    imageID: '',
+    ready: false,
+    restartCount: 0,
+    started: false,
+    state: { waiting: { reason: 'PodInitializing' } },
+    lastState: {},
+  };
 }
