@@ -1271,21 +1271,12 @@ class AcrState {
   // --- ARM: Microsoft.ContainerRegistry/registries ------------------------------------------
 
   async handleArm(call: ArmRequest): Promise<boolean> {
-    const { request, response, query } = call;
+    const { request, response } = call;
     const subscriptionPrefix = `/subscriptions/${this.base.subscriptionId}/`.toLowerCase();
     const requestPath = call.path.replace(/\/+$/, '');
     const lower = requestPath.toLowerCase();
     const provider = 'providers/microsoft.containerregistry/registries';
     if (!lower.startsWith(subscriptionPrefix) || !lower.includes(provider)) return false;
-    if (!query.has('api-version')) {
-      sendArmError(
-        response,
-        400,
-        'MissingApiVersionParameter',
-        'The api-version query parameter (?api-version=) is required for all requests.',
-      );
-      return true;
-    }
     const rest = requestPath.slice(subscriptionPrefix.length);
     const all = [...this.registries.values()];
     if (request.method === 'GET' && new RegExp(`^${provider}$`, 'i').test(rest)) {

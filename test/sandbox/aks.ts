@@ -159,21 +159,12 @@ interface AksState {
 }
 
 function handleArm(call: ArmRequest, state: AksState): boolean {
-  const { request, response, query } = call;
+  const { request, response } = call;
   const { base, clusters, specs } = state;
   const path = call.path.replace(/\/+$/, '');
   const subscriptionPrefix = `/subscriptions/${base.subscriptionId}/`.toLowerCase();
   const lower = path.toLowerCase();
   if (!lower.startsWith(subscriptionPrefix) || !lower.includes(PROVIDER)) return false;
-  if (!query.has('api-version')) {
-    sendArmError(
-      response,
-      400,
-      'MissingApiVersionParameter',
-      'The api-version query parameter (?api-version=) is required for all requests.',
-    );
-    return true;
-  }
   const rest = path.slice(subscriptionPrefix.length);
   const bySubscription = new RegExp(`^${PROVIDER}$`, 'i');
   const byGroup = new RegExp(`^resourcegroups/([^/]+)/${PROVIDER}(?:/([^/]+)(?:/([^/]+))?)?$`, 'i');

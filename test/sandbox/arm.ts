@@ -49,7 +49,17 @@ export async function startArm(
       return;
     }
     const path = pathOf(request);
-    const call: ArmRequest = { request, response, path, query: queryOf(request), caller };
+    const query = queryOf(request);
+    if (!query.has('api-version')) {
+      sendArmError(
+        response,
+        400,
+        'MissingApiVersionParameter',
+        'The api-version query parameter (?api-version=) is required for all requests.',
+      );
+      return;
+    }
+    const call: ArmRequest = { request, response, path, query, caller };
     const groups = new RegExp(`^/subscriptions/${subscriptionId}/resourcegroups/?$`, 'i');
     if (request.method === 'GET' && groups.test(path)) {
       sendJson(response, 200, {
