@@ -1,5 +1,6 @@
 import * as tl from 'azure-pipelines-task-lib/task';
 import { userError } from './errors';
+import { ImageReferenceError, parseImageReference, type ImageReference } from './imageReference';
 
 /**
  * Typed readers over task-lib's inputs. `Name` is the union of a task's input names, so a misspelt
@@ -85,4 +86,15 @@ export function splitLines(text: string): string[] {
     .split(/\r?\n/)
     .map((line) => line.trim())
     .filter((line) => line !== '');
+}
+
+/** An image reference given in input `inputName`; a malformed one fails naming the input and the part. */
+export function imageReferenceInput(inputName: string, text: string): ImageReference {
+  try {
+    return parseImageReference(text);
+  } catch (error: unknown) {
+    if (error instanceof ImageReferenceError)
+      throw userError('InputInvalidImageReference', inputName, error.message);
+    throw error;
+  }
 }

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as tl from 'azure-pipelines-task-lib/task';
 import { readAzureConnection, type AzureConnection } from '../common/azureConnection';
 import { userError } from '../common/errors';
-import { ImageReferenceError, parseImageReference, type ImageReference } from '../common/imageReference';
-import { InputReader } from '../common/inputs';
+import type { ImageReference } from '../common/imageReference';
+import { InputReader, imageReferenceInput } from '../common/inputs';
 
 export type InputName =
   | 'connectionType'
@@ -118,14 +118,7 @@ function readClusterConnection(input: InputReader<InputName>): ClusterConnection
 
 /** An image override must name a repository and a tag or digest to put in its place. */
 export function parseImageOverride(line: string): ImageReference {
-  let reference: ImageReference;
-  try {
-    reference = parseImageReference(line);
-  } catch (error: unknown) {
-    if (error instanceof ImageReferenceError)
-      throw userError('InputInvalidImageReference', 'images', error.message);
-    throw error;
-  }
+  const reference = imageReferenceInput('images', line);
   if (reference.tag === undefined && reference.digest === undefined)
     throw userError('ImageOverrideNeedsTagOrDigest', line);
   return reference;

@@ -6,7 +6,7 @@ import {
   parseImageReference,
   type ImageReference,
 } from '../common/imageReference';
-import { InputReader } from '../common/inputs';
+import { InputReader, imageReferenceInput } from '../common/inputs';
 
 export type InputName =
   | 'sourceAzureSubscription'
@@ -94,14 +94,7 @@ export function loginServerOf(inputName: InputName, value: string): string {
 
 /** The source image, which may repeat the source registry but must not name another one. */
 export function sourceImageOf(value: string, sourceRegistry: string): ImageReference {
-  let reference: ImageReference;
-  try {
-    reference = parseImageReference(value);
-  } catch (error: unknown) {
-    if (error instanceof ImageReferenceError)
-      throw userError('InputInvalidImageReference', 'image', error.message);
-    throw error;
-  }
+  const reference = imageReferenceInput('image', value);
   if (reference.registry !== undefined && reference.registry.toLowerCase() !== sourceRegistry) {
     throw userError('ImageRegistryMismatch', value, sourceRegistry);
   }

@@ -2,12 +2,12 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { startAcr, type AcrSandbox } from './acr';
 import { startBase, type SandboxBase } from './base';
+import { accepts } from './ports';
 import { MEDIA_TYPES, generatedLayer, pushImage, referrersTagOf } from './images';
 import {
   findDockerRegistry,
@@ -25,17 +25,6 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 async function blob(endpoint: RegistryEndpoint, repository: string, digest: string): Promise<Buffer> {
