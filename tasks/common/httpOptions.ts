@@ -39,14 +39,3 @@ export function azureClientOptions(url: string): {
     userAgentOptions: { userAgentPrefix: USER_AGENT_PREFIX },
   };
 }
-
-/**
- * Proxy variables for a child process (kubectl) that should reach `url` the way we do: the agent's
- * proxy when set, else whatever the environment already says.
- */
-export function proxyEnvironmentFor(url: string): Record<string, string> {
-  const config = tl.getHttpProxyConfiguration(url);
-  if (config === null || config.proxyUrl === '') return {};
-  const formatted = config.proxyFormattedUrl;
-  return { HTTPS_PROXY: formatted, HTTP_PROXY: formatted, https_proxy: formatted, http_proxy: formatted };
-}

@@ -31,11 +31,6 @@ export function createSecretClient(inputs: FetchKeyVaultSecretsInputs): SecretCl
   });
 }
 
-export interface FetchSummary {
-  readonly set: number;
-  readonly skipped: number;
-}
-
 /**
  * Fetches the selected secrets and sets them as secret variables. Every value is registered with
  * the agent as soon as it arrives; no variable is set unless every check passed.
@@ -44,7 +39,7 @@ export async function fetchKeyVaultSecrets(
   inputs: FetchKeyVaultSecretsInputs,
   client: SecretReader,
   now = new Date(),
-): Promise<FetchSummary> {
+): Promise<void> {
   const { selection } = inputs;
   const options = { concurrency: inputs.concurrency, now };
   // Named secrets: a collision is known before anything is fetched.
@@ -98,5 +93,4 @@ export async function fetchKeyVaultSecrets(
     console.log(tl.loc('SecretSet', secretName, variableNames.join(', ')));
   }
   console.log(tl.loc('Summary', plan.length, outcome.skipped.length));
-  return { set: plan.length, skipped: outcome.skipped.length };
 }
