@@ -3,7 +3,13 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as path from 'node:path';
-import { sendArmError, type ArmProvider, type ArmRequest, type ArmServer } from './arm';
+import {
+  sendArmError,
+  sendResourceGroupNotFound,
+  type ArmProvider,
+  type ArmRequest,
+  type ArmServer,
+} from './arm';
 import type { SandboxBase } from './base';
 import { queryOf, pathOf, readBody, sendJson, startHttpsServer } from './httpsServer';
 import {
@@ -1291,12 +1297,7 @@ class AcrState {
       (g) => g.toLowerCase() === resourceGroup.toLowerCase(),
     );
     if (!groupExists) {
-      sendArmError(
-        response,
-        404,
-        'ResourceGroupNotFound',
-        `Resource group '${resourceGroup}' could not be found.`,
-      );
+      sendResourceGroupNotFound(response, resourceGroup);
       return true;
     }
     if (name === undefined) {

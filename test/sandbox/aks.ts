@@ -1,5 +1,11 @@
 import * as crypto from 'node:crypto';
-import { sendArmError, type ArmProvider, type ArmRequest, type ArmServer } from './arm';
+import {
+  sendArmError,
+  sendResourceGroupNotFound,
+  type ArmProvider,
+  type ArmRequest,
+  type ArmServer,
+} from './arm';
 import type { SandboxBase } from './base';
 import { sendJson } from './httpsServer';
 import {
@@ -178,12 +184,7 @@ function handleArm(call: ArmRequest, state: AksState): boolean {
   if (name === undefined) {
     if (request.method !== 'GET') return false;
     if (!state.groupExists(resourceGroup)) {
-      sendArmError(
-        response,
-        404,
-        'ResourceGroupNotFound',
-        `Resource group '${resourceGroup}' could not be found.`,
-      );
+      sendResourceGroupNotFound(response, resourceGroup);
       return true;
     }
     sendJson(response, 200, {
@@ -195,12 +196,7 @@ function handleArm(call: ArmRequest, state: AksState): boolean {
   }
   const cluster = state.find(resourceGroup, name);
   if (cluster === undefined && !state.groupExists(resourceGroup)) {
-    sendArmError(
-      response,
-      404,
-      'ResourceGroupNotFound',
-      `Resource group '${resourceGroup}' could not be found.`,
-    );
+    sendResourceGroupNotFound(response, resourceGroup);
     return true;
   }
   if (cluster === undefined) {

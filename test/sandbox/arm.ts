@@ -30,6 +30,16 @@ export function sendArmError(response: ServerResponse, status: number, code: str
   sendJson(response, status, { error: { code, message } });
 }
 
+/** ARM's answer for a resource group that does not exist. */
+export function sendResourceGroupNotFound(response: ServerResponse, resourceGroup: string): void {
+  sendArmError(
+    response,
+    404,
+    'ResourceGroupNotFound',
+    `Resource group '${resourceGroup}' could not be found.`,
+  );
+}
+
 export async function startArm(
   tls: KeyPair,
   tokens: TokenAuthority,

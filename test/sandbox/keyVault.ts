@@ -229,16 +229,18 @@ export async function startKeyVault(
     return map;
   };
 
+  const sendBadPageSize = (response: ServerResponse): void =>
+    sendVaultError(
+      response,
+      400,
+      'BadParameter',
+      `The value of 'maxresults' must be between 1 and ${KEY_VAULT_MAX_PAGE_SIZE}.`,
+    );
+
   const handleList = (response: ServerResponse, vault: SandboxVault, query: URLSearchParams): void => {
     const page = pageRequest(query);
     if (page === undefined) {
-      sendVaultError(
-        response,
-        400,
-        'BadParameter',
-        `The value of 'maxresults' must be between 1 and ${KEY_VAULT_MAX_PAGE_SIZE}.`,
-      );
-      return;
+      return sendBadPageSize(response);
     }
     const all = [...vaultSecrets(vault)].sort(([a], [b]) => a.localeCompare(b));
     const slice = all.slice(page.offset, page.offset + page.size);
@@ -265,13 +267,7 @@ export async function startKeyVault(
     if (versions === undefined) return sendSecretNotFound(response, name);
     const page = pageRequest(query);
     if (page === undefined) {
-      sendVaultError(
-        response,
-        400,
-        'BadParameter',
-        `The value of 'maxresults' must be between 1 and ${KEY_VAULT_MAX_PAGE_SIZE}.`,
-      );
-      return;
+      return sendBadPageSize(response);
     }
     const slice = versions.slice(page.offset, page.offset + page.size);
     const next =
