@@ -1,15 +1,27 @@
-// npm run bench: every benchmark, each against its anchor in the same run on this machine.
+// npm run bench [-- coldstart|keyVault ...]: every benchmark (or the ones named), each against its
+// anchor in the same run on this machine.
 import { packageExtension } from '../scripts/package';
 import { benchColdStart } from './coldstart';
 import { benchKeyVault } from './keyVault';
 
+const BENCHES: Record<string, () => Promise<void>> = {
+  coldstart: async () => {
+    packageExtension({ dev: false });
+    await benchColdStart();
+  },
+  keyVault: benchKeyVault,
+};
+
 async function main(): Promise<void> {
-  packageExtension({ dev: false });
-  await benchColdStart();
-  await benchKeyVault();
+  const named = process.argv.slice(2);
+  const unknown = named.filter((name) => !(name in BENCHES));
+  if (unknown.length > 0)
+    throw new Error(`no bench named ${unknown.join(', ')}; the benches: ${Object.keys(BENCHES).join(', ')}`);
+  for (const [name, bench] of Object.entries(BENCHES))
+    if (named.length === 0 || named.includes(name)) await bench();
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  console.error(error instanceof Error ? error.message : error);
   process.exitCode = 1;
 });

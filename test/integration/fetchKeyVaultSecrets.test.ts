@@ -147,6 +147,31 @@ describe('FetchKeyVaultSecrets bundle against the sandbox (Entra ID + Key Vault 
       assert.ok(result.registeredSecrets.includes(line), 'each line of a multi-line secret is registered');
   });
 
+  // The SDK alone opens a tunnel (CONNECT + TLS) per request; tasks/common keeps them alive.
+  const proxySources: [string, () => Partial<TaskRunOptions>][] = [
+    ['HTTPS_PROXY', () => ({ variables: { 'System.UnsafeAllowMultilineSecret': 'true' } })],
+    [
+      'the agent’s proxy setting',
+      () => ({
+        env: { ...base.clientEnvironment, HTTPS_PROXY: '', https_proxy: '' },
+        variables: { 'Agent.ProxyUrl': base.proxy.url, 'System.UnsafeAllowMultilineSecret': 'true' },
+      }),
+    ],
+  ];
+  for (const [source, options] of proxySources) {
+    it(`reuses its proxy tunnels to the vault, through ${source}`, async () => {
+      const vaultTunnels = (): number =>
+        base.proxy.connects.filter((target) => target.startsWith(`${VAULT}.vault.azure.net:`)).length;
+      const before = vaultTunnels();
+      const result = await run({ secrets: '*', concurrency: '8' }, options());
+      assert.equal(result.result, 'Succeeded', result.stdout);
+      assert.equal(result.secretVariables['app-secret-149'], values.get('app-secret-149'));
+      const tunnels = vaultTunnels() - before;
+      // About 160 requests (the challenge, 7 pages, 150+ values) over at most 8 + 1 connections.
+      assert.ok(tunnels >= 1 && tunnels <= 9, `${tunnels} tunnels to the vault`);
+    });
+  }
+
   const schemes: [string, () => { endpoint: EndpointDefinition; options: Partial<TaskRunOptions> }][] = [
     [
       'a service principal certificate',
