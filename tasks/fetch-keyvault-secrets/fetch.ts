@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { KeyVaultSecret, SecretClient, SecretProperties } from '@azure/keyvault-secrets';
 import { ConcurrencyLimit } from '../common/concurrency';
-import { isSecretDisabled, isSecretNotFound } from './keyVaultErrors';
+import { isBrokenResponse, isSecretDisabled, isSecretNotFound } from './keyVaultErrors';
 
 /** What we need of SecretClient; a narrow surface keeps tests honest about what is called. */
 export type SecretReader = Pick<SecretClient, 'listPropertiesOfSecrets' | 'getSecret'>;
@@ -146,18 +146,6 @@ export async function fetchNamedSecrets(
 
 const BROKEN_RESPONSE_ATTEMPTS = 3;
 
-/**
- * A response cut off in the middle of its body. The SDK's retry policy has already passed it on
- * (it retries failed connections, not failed body reads), and every request here is a GET, so
- * trying again is safe.
- */
-export function isBrokenResponse(error: unknown): boolean {
-  const e = error as { code?: string; message?: string } | null;
-  return (
-    e?.code === 'PARSE_ERROR' && /aborted|ECONNRESET|socket hang up|premature close/i.test(e.message ?? '')
-  );
-}
-
 async function retryBrokenResponse<T>(request: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -170,35 +158,41 @@ async function retryBrokenResponse<T>(request: () => Promise<T>): Promise<T> {
 
 /**
  * The vault's pages of secret properties. A page whose body breaks is asked for again from the
- * last continuation token. A failed page's error body is put back on the error: the SDK's pager
- * drops it, and it is what tells an RBAC refusal from an access-policy or firewall one.
+ * previous page's `nextLink`. Both that link and a failed page's error body are read from the raw
+ * response: SecretClient's pages carry no continuation token (its mapping drops it), and its pager
+ * drops the error body, which is what tells an RBAC refusal from an access-policy or firewall one.
  */
 async function* listPages(
   client: SecretReader,
   abortSignal: AbortSignal,
 ): AsyncGenerator<SecretProperties[]> {
   let continuationToken: string | undefined;
+  let latestNextLink: string | undefined;
   let errorBody: unknown;
   const onResponse = (response: {
     status: number;
     parsedBody?: unknown;
     bodyAsText?: string | null;
   }): void => {
-    if (response.status >= 400) errorBody = response.parsedBody ?? parseJson(response.bodyAsText);
+    const body = response.parsedBody ?? parseJson(response.bodyAsText);
+    if (response.status >= 400) errorBody = body;
+    else latestNextLink = nextLinkOf(body);
   };
   let pagesYielded = 0;
   for (let broken = 0; ;) {
     try {
       const settings = continuationToken === undefined ? {} : { continuationToken };
       for await (const page of client.listPropertiesOfSecrets({ abortSignal, onResponse }).byPage(settings)) {
+        // Pages come one response at a time, so the latest response is this page's.
+        const nextLink = latestNextLink;
         yield page;
         pagesYielded++;
-        continuationToken = (page as { continuationToken?: string }).continuationToken;
+        continuationToken = nextLink;
         broken = 0;
       }
       return;
     } catch (error: unknown) {
-      // Resume only where it is known where to: from the start, or from the last page's token.
+      // Resume only where it is known where to: from the start, or from the last page's link.
       const canResume = pagesYielded === 0 || continuationToken !== undefined;
       if (canResume && isBrokenResponse(error) && ++broken < BROKEN_RESPONSE_ATTEMPTS) continue;
       if (
@@ -212,6 +206,11 @@ async function* listPages(
       throw error;
     }
   }
+}
+
+function nextLinkOf(body: unknown): string | undefined {
+  const nextLink = (body as { nextLink?: unknown } | null | undefined)?.nextLink;
+  return typeof nextLink === 'string' && nextLink !== '' ? nextLink : undefined;
 }
 
 function parseJson(text: string | null | undefined): unknown {

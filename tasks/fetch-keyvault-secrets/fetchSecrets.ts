@@ -15,6 +15,14 @@ import type { FetchKeyVaultSecretsInputs, SecretRequest } from './inputs';
 import { explainKeyVaultError } from './keyVaultErrors';
 import { planVariables, type VariableAssignment } from './variables';
 
+/** How a reason reads inside the SecretsUnavailable message. */
+const REASON_TEXT: Readonly<Record<SkipReason, string>> = {
+  disabled: 'disabled',
+  expired: 'expired',
+  notYetValid: 'not yet valid',
+  missing: 'not found',
+};
+
 const SKIP_MESSAGE: Readonly<Record<SkipReason, string>> = {
   disabled: 'SkippedDisabled',
   expired: 'SkippedExpired',
@@ -62,7 +70,10 @@ export async function fetchKeyVaultSecrets(
   for (const secret of outcome.fetched) registerSecret(secret.value);
 
   if (selection.kind === 'named' && inputs.failOnMissing && outcome.skipped.length > 0) {
-    throw userError('SecretsUnavailable', outcome.skipped.map((s) => `${s.name} (${s.reason})`).join(', '));
+    throw userError(
+      'SecretsUnavailable',
+      outcome.skipped.map((s) => `${s.name} (${REASON_TEXT[s.reason]})`).join(', '),
+    );
   }
   const fetchedNames = new Set(outcome.fetched.map((secret) => secret.name));
   const plan: VariableAssignment[] =

@@ -36,6 +36,21 @@ export function isSecretDisabled(error: unknown): boolean {
   return statusOf(error) === 403 && errorCodes(error).has('SecretDisabled');
 }
 
+/**
+ * A response cut off in the middle of its body. The SDK's retry policy has already passed it on
+ * (it retries failed connections, not failed body reads), and every request here is a GET, so
+ * trying again is safe.
+ */
+export function isBrokenResponse(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | null;
+  return (
+    e?.code === 'PARSE_ERROR' && /aborted|ECONNRESET|socket hang up|premature close/i.test(e.message ?? '')
+  );
+}
+
+/** Codes of a request that never got a whole answer: the connection failed, timed out or broke off. */
+const CONNECTION_FAILURE_CODES = ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'REQUEST_SEND_ERROR'];
+
 function firstLine(text: string | undefined): string {
   return (text ?? '').split(/\r?\n/)[0]?.trim() ?? '';
 }
@@ -79,6 +94,9 @@ export function explainKeyVaultError(error: unknown, vaultUrl: string, connectio
     return userError('KeyVaultForbidden', vaultName, firstLine(e.message));
   }
   if (e.statusCode === 401) return userError('SignInFailed', connection.id, signInReason(e.message));
+  if (isBrokenResponse(error) || CONNECTION_FAILURE_CODES.some((code) => codes.has(code))) {
+    return userError('KeyVaultConnectionFailed', vaultName, firstLine(e.message));
+  }
   if (e.name === 'RestError' && e.statusCode !== undefined) {
     return userError('KeyVaultRequestFailed', vaultName, e.statusCode, firstLine(e.message));
   }

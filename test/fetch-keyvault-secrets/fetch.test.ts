@@ -29,6 +29,8 @@ class ScriptedVault {
       latencyMs: number;
       failGet?: string;
       failPage?: number;
+      /** Cut this page's body off this many times, as a dropped connection does. */
+      breakPage?: { page: number; times: number };
     },
   ) {}
 
@@ -37,8 +39,11 @@ class ScriptedVault {
   }
 
   reader(): SecretReader {
-    const listPropertiesOfSecrets = (): unknown => ({
-      byPage: (settings: { continuationToken?: string } = {}) => this.pages(settings.continuationToken),
+    const listPropertiesOfSecrets = (
+      options: { onResponse?: (response: unknown) => void } = {},
+    ): unknown => ({
+      byPage: (settings: { continuationToken?: string } = {}) =>
+        this.pages(settings.continuationToken, options.onResponse),
     });
     const getSecret = async (name: string): Promise<unknown> => {
       await promiseSteps(GET_REQUEST_STEPS);
@@ -56,19 +61,34 @@ class ScriptedVault {
     return { listPropertiesOfSecrets, getSecret } as unknown as SecretReader;
   }
 
-  private async *pages(continuationToken: string | undefined): AsyncGenerator<SecretProperties[]> {
-    const { pageSize } = this.options;
-    for (let page = continuationToken === undefined ? 0 : Number(continuationToken); page < this.pageCount;) {
+  /**
+   * Like SecretClient's pager: the continuation token is the page's absolute `nextLink`, seen only
+   * in the raw response handed to `onResponse`; the pages themselves carry no token.
+   */
+  private async *pages(
+    continuationToken: string | undefined,
+    onResponse: ((response: unknown) => void) | undefined,
+  ): AsyncGenerator<SecretProperties[]> {
+    const { pageSize, breakPage } = this.options;
+    const linkTo = (page: number): string => `https://vault.example/secrets?$skiptoken=${page}`;
+    let page = continuationToken === undefined ? 0 : Number(/skiptoken=(\d+)$/.exec(continuationToken)?.[1]);
+    while (page < this.pageCount) {
       await promiseSteps(PAGE_REQUEST_STEPS);
       this.log.push(`page ${page}`);
       await this.delay();
       if (page === this.options.failPage) throw Object.assign(new Error('page broke'), { statusCode: 500 });
+      if (page === breakPage?.page && breakPage.times > 0) {
+        breakPage.times--;
+        throw Object.assign(new Error('Error reading response as text: aborted'), { code: 'PARSE_ERROR' });
+      }
       const names = this.names.slice(page * pageSize, (page + 1) * pageSize);
       page++;
-      const properties = names.map((name) => ({ name, enabled: true }) as SecretProperties);
-      yield Object.assign(properties, {
-        continuationToken: page < this.pageCount ? String(page) : undefined,
+      const value = names.map((name) => ({ name, enabled: true }) as SecretProperties);
+      onResponse?.({
+        status: 200,
+        parsedBody: { value, nextLink: page < this.pageCount ? linkTo(page) : null },
       });
+      yield value;
     }
   }
 
@@ -128,6 +148,28 @@ describe('fetchAllSecrets', () => {
     assert.ok(!vault.log.includes('get secret-29'), vault.log.join(', '));
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.deepEqual(unhandled, []);
+  });
+
+  it('asks again for a page whose body broke off, from the link of the page before it', async () => {
+    const vault = new ScriptedVault(secretNames(20), {
+      pageSize: 5,
+      latencyMs: 1,
+      breakPage: { page: 2, times: 2 },
+    });
+    const outcome = await fetchAllSecrets(vault.reader(), { concurrency: 4, now: new Date() });
+    assert.equal(outcome.fetched.length, 20);
+    const pagesAsked = vault.log.filter((entry) => entry.startsWith('page '));
+    assert.deepEqual(pagesAsked, ['page 0', 'page 1', 'page 2', 'page 2', 'page 2', 'page 3']);
+  });
+
+  it('gives up on a page that keeps breaking off, after three tries', async () => {
+    const vault = new ScriptedVault(secretNames(20), {
+      pageSize: 5,
+      latencyMs: 1,
+      breakPage: { page: 1, times: 3 },
+    });
+    await assert.rejects(fetchAllSecrets(vault.reader(), { concurrency: 4, now: new Date() }), /aborted/);
+    assert.equal(vault.log.filter((entry) => entry === 'page 1').length, 3);
   });
 
   it('throws a failure of a later page after the fetches in flight have settled', async () => {

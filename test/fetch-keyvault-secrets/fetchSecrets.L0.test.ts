@@ -135,7 +135,7 @@ describe('FetchKeyVaultSecrets (L0)', () => {
         ],
       },
     );
-    assertFailedWith(result, 'loc_mock_SecretsUnavailable gone (missing), off (disabled), old (expired)');
+    assertFailedWith(result, 'loc_mock_SecretsUnavailable gone (not found), off (disabled), old (expired)');
     assert.equal(secretVariables(result).size, 0);
     assertRegisteredBeforeUse(result, ['pw-9']);
   });
@@ -263,6 +263,16 @@ describe('FetchKeyVaultSecrets (L0)', () => {
       'the vault answers 500 after the SDK’s retries',
       { secrets: [], listError: { statusCode: 500, code: 'InternalError', message: 'Boom' } },
       'loc_mock_KeyVaultRequestFailed contoso-kv 500 Boom',
+    ],
+    [
+      'the connection keeps breaking off mid-answer, retries included',
+      { secrets: [], listError: { code: 'PARSE_ERROR', message: 'Error reading response as text: aborted' } },
+      'loc_mock_KeyVaultConnectionFailed contoso-kv Error reading response as text: aborted',
+    ],
+    [
+      'the connection is refused after the SDK’s retries',
+      { secrets: [], listError: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 10.0.0.4:443' } },
+      'loc_mock_KeyVaultConnectionFailed contoso-kv connect ECONNREFUSED 10.0.0.4:443',
     ],
   ];
   for (const [what, fakeVault, expected] of explained) {

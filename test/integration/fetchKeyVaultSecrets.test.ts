@@ -110,6 +110,13 @@ describe('FetchKeyVaultSecrets bundle against the sandbox (Entra ID + Key Vault 
   });
 
   it('sets all 150+ secrets over several pages, correctly, through 429s, 503s and dropped connections', async () => {
+    // A later page (reached by its nextLink) cut off twice: the listing resumes from that link.
+    const laterPageBroken = faults.add({
+      match: (request) =>
+        /[?&]\$skiptoken=/.test(request.url ?? '') && request.headers.authorization !== undefined,
+      resetMidBody: true,
+      times: 2,
+    });
     faults.add({
       match: { pathPattern: /^\/secrets\/app-secret/ },
       status429: { retryAfterSeconds: 1 },
@@ -135,6 +142,7 @@ describe('FetchKeyVaultSecrets bundle against the sandbox (Entra ID + Key Vault 
       "Skipped 'retired': it is disabled.",
     ]);
     assert.match(result.stdout, new RegExp(`${values.size} secrets set, 2 skipped`));
+    assert.equal(laterPageBroken.injected, 2, 'a later page broke off twice');
     const counts = faults.counts;
     assert.ok(
       counts.status429 > 0 &&
