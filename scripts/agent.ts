@@ -141,18 +141,27 @@ export function parseLoggingCommands(stdout: string): LoggingCommand[] {
     const properties: Record<string, string> = {};
     for (const pair of rest.join(' ').split(';')) {
       const eq = pair.indexOf('=');
-      if (eq > 0) properties[pair.slice(0, eq).trim()] = unescapeData(pair.slice(eq + 1), true);
+      if (eq > 0) properties[pair.slice(0, eq).trim()] = unescapeData(pair.slice(eq + 1));
     }
-    commands.push({ command, properties, message: unescapeData(line.slice(end + 1), false) });
+    commands.push({ command, properties, message: unescapeData(line.slice(end + 1)) });
   }
   return commands;
 }
 
-// The agent's escaping of logging-command data (see task-lib's taskcommand.ts).
-function unescapeData(value: string, isProperty: boolean): string {
-  let text = value.replace(/%0D/gi, '\r').replace(/%0A/gi, '\n');
-  if (isProperty) text = text.replace(/%3B/gi, ';').replace(/%5D/gi, ']');
-  return text.replace(/%AZP25/gi, '%').replace(/%25/gi, '%');
+// The agent's unescaping of logging-command properties and data (Agent.Sdk's CommandStringConvertor):
+// the same four symbols for both, then `%AZP25`, task-lib's escape for `%` itself. Nothing decodes
+// `%25`, so a value holding that text keeps it.
+const ESCAPED_SYMBOLS: readonly (readonly [string, string])[] = [
+  ['%3B', ';'],
+  ['%0D', '\r'],
+  ['%0A', '\n'],
+  ['%5D', ']'],
+];
+
+function unescapeData(value: string): string {
+  let text = value;
+  for (const [escaped, symbol] of ESCAPED_SYMBOLS) text = text.split(escaped).join(symbol);
+  return text.split('%AZP25').join('%');
 }
 
 /** Masks every registered secret, as the agent does before a line reaches the log. */
