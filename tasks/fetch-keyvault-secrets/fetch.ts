@@ -157,44 +157,39 @@ async function retryBrokenResponse<T>(request: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The vault's pages of secret properties. A page whose body breaks is asked for again from the
- * previous page's `nextLink`. Both that link and a failed page's error body are read from the raw
- * response: SecretClient's pages carry no continuation token (its mapping drops it), and its pager
- * drops the error body, which is what tells an RBAC refusal from an access-policy or firewall one.
+ * The vault's pages of secret properties, each secret once. A listing whose response breaks off is
+ * listed again from the start, skipping the secrets already yielded: SecretClient's pages carry no
+ * continuation token (its page mapping drops it) and only the first page's response reaches
+ * `onResponse`, so there is no link to resume from. Three breaks without a new secret in between
+ * fail the listing. A failed first page's error body is put back on the error: the pager drops it,
+ * and it is what tells an RBAC refusal from an access-policy or firewall one.
  */
 async function* listPages(
   client: SecretReader,
   abortSignal: AbortSignal,
 ): AsyncGenerator<SecretProperties[]> {
-  let continuationToken: string | undefined;
-  let latestNextLink: string | undefined;
+  const yielded = new Set<string>();
   let errorBody: unknown;
   const onResponse = (response: {
     status: number;
     parsedBody?: unknown;
     bodyAsText?: string | null;
   }): void => {
-    const body = response.parsedBody ?? parseJson(response.bodyAsText);
-    if (response.status >= 400) errorBody = body;
-    else latestNextLink = nextLinkOf(body);
+    if (response.status >= 400) errorBody = response.parsedBody ?? parseJson(response.bodyAsText);
   };
-  let pagesYielded = 0;
   for (let broken = 0; ;) {
     try {
-      const settings = continuationToken === undefined ? {} : { continuationToken };
-      for await (const page of client.listPropertiesOfSecrets({ abortSignal, onResponse }).byPage(settings)) {
-        // Pages come one response at a time, so the latest response is this page's.
-        const nextLink = latestNextLink;
-        yield page;
-        pagesYielded++;
-        continuationToken = nextLink;
+      for await (const page of client.listPropertiesOfSecrets({ abortSignal, onResponse }).byPage()) {
+        // Secret names ignore case.
+        const fresh = page.filter((properties) => !yielded.has(properties.name.toLowerCase()));
+        if (fresh.length === 0) continue;
+        for (const properties of fresh) yielded.add(properties.name.toLowerCase());
         broken = 0;
+        yield fresh;
       }
       return;
     } catch (error: unknown) {
-      // Resume only where it is known where to: from the start, or from the last page's link.
-      const canResume = pagesYielded === 0 || continuationToken !== undefined;
-      if (canResume && isBrokenResponse(error) && ++broken < BROKEN_RESPONSE_ATTEMPTS) continue;
+      if (isBrokenResponse(error) && ++broken < BROKEN_RESPONSE_ATTEMPTS) continue;
       if (
         errorBody !== undefined &&
         error !== null &&
@@ -206,11 +201,6 @@ async function* listPages(
       throw error;
     }
   }
-}
-
-function nextLinkOf(body: unknown): string | undefined {
-  const nextLink = (body as { nextLink?: unknown } | null | undefined)?.nextLink;
-  return typeof nextLink === 'string' && nextLink !== '' ? nextLink : undefined;
 }
 
 function parseJson(text: string | null | undefined): unknown {
