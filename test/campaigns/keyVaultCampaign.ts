@@ -1,0 +1,344 @@
+// A fault campaign for the bundled FetchKeyVaultSecrets task: per seed, a random vault (values of
+// every shape, disabled, expired and not yet valid secrets), random inputs and random faults on
+// Key Vault and Entra ID. Each run must either set exactly the expected variables, or fail with one
+// clear line and set nothing; no run may print a value. `npm run campaign -- keyVault --seeds 200`.
+import { runTaskAsAgent, type TaskRun } from '../../scripts/agent';
+import type { EndpointDefinition } from '../../scripts/agentEnvironment';
+import { planVariables } from '../../tasks/fetch-keyvault-secrets/variables';
+import { startBase, type SandboxBase } from '../sandbox/base';
+import { startEntra, type EntraServer } from '../sandbox/entra';
+import { FaultPlan, mulberry32 } from '../sandbox/faults';
+import { startKeyVault, type KeyVaultServer } from '../sandbox/keyVault';
+import { findLeaks } from '../support/leaks';
+
+const CONNECTION = '0c4a1f0e-7d2b-4c4e-9f1a-3b5d7e9f1a2c';
+const PRINCIPAL = { clientId: 'c0ffee00-0000-4000-8000-00000000ca11', secret: 'campaign-Secret~42' };
+
+export interface CampaignOptions {
+  readonly seeds: readonly number[];
+  /** Largest vault drawn; the size is uniform in 0..maxSecrets. */
+  readonly maxSecrets: number;
+  /** Chance that a request meets a fault, spread over the kinds of fault. */
+  readonly faultRate: number;
+  readonly onRun?: (report: RunReport) => void;
+}
+
+export interface RunReport {
+  readonly seed: number;
+  readonly scenario: string;
+  readonly result: string;
+  readonly durationMs: number;
+  readonly faults: number;
+  /** The failure message, when the run failed. */
+  readonly failure?: string;
+  /** A failure the scenario did not call for, accepted because faults outlasted the retries. */
+  readonly failedUnderFaults: boolean;
+  /** What was wrong with the run; empty when it behaved. */
+  readonly findings: readonly string[];
+}
+
+interface VaultSecret {
+  readonly name: string;
+  readonly value: string;
+  readonly state: 'usable' | 'disabled' | 'expired' | 'notYetValid';
+}
+
+interface Scenario {
+  readonly secrets: readonly VaultSecret[];
+  /** The `secrets` input. */
+  readonly selection: string;
+  readonly envSafeNames: boolean;
+  readonly failOnMissing: boolean;
+  readonly allowMultiline: boolean;
+  readonly concurrency: number;
+}
+
+/** What the task must do with a scenario when no fault gets in the way. */
+type Expectation =
+  | { readonly kind: 'succeed'; readonly variables: ReadonlyMap<string, string>; readonly warnings: number }
+  | { readonly kind: 'fail'; readonly message: RegExp };
+
+/** Values of every shape the agent's escaping and our masking must survive. */
+const VALUE_SHAPES: readonly ((random: () => number, i: number) => string)[] = [
+  (random) => `plain-${token(random)}`,
+  () => '',
+  (random) => JSON.stringify({ user: `u-${token(random)}`, password: `p-${token(random)}`, port: 5432 }),
+  (random) => `semi;colon]bracket%25percent%AZP25${token(random)}`,
+  (random) => `-----BEGIN KEY-----\n${token(random)}\r\n${token(random)}\n-----END KEY-----`,
+  (random) => `  spaced ${token(random)}  `,
+  (random, i) => `ünïcödé-✓-${i}-${token(random)}`,
+];
+
+function token(random: () => number): string {
+  return Math.floor(random() * 2 ** 48).toString(36);
+}
+
+function pick<T>(random: () => number, items: readonly T[]): T {
+  return items[Math.floor(random() * items.length)]!;
+}
+
+export function drawScenario(seed: number, maxSecrets: number): Scenario {
+  const random = mulberry32(seed);
+  const count = Math.floor(random() * (maxSecrets + 1));
+  const secrets: VaultSecret[] = [];
+  for (let i = 0; i < count; i++) {
+    const roll = random();
+    const state = roll < 0.85 ? 'usable' : roll < 0.9 ? 'disabled' : roll < 0.95 ? 'expired' : 'notYetValid';
+    const shape = random() < 0.6 ? VALUE_SHAPES[0]! : pick(random, VALUE_SHAPES);
+    secrets.push({ name: `s${i}-${token(random).slice(0, 5)}`, value: shape(random, i), state });
+  }
+  let selection = '*';
+  if (random() < 0.35) {
+    const chosen = secrets.filter(() => random() < 0.4);
+    const entries = chosen.map((secret, i) => (random() < 0.3 ? `${secret.name}:Renamed_${i}` : secret.name));
+    if (random() < 0.25) entries.push(`absent-${seed}`);
+    // A rename onto another secret's alias: a collision the task must refuse before setting anything.
+    if (random() < 0.1 && chosen.length >= 2)
+      entries.push(`${chosen[1]!.name}:${chosen[0]!.name.toUpperCase()}`);
+    if (entries.length > 0) selection = entries.join(random() < 0.5 ? ',' : '\n');
+  }
+  return {
+    secrets,
+    selection,
+    envSafeNames: random() < 0.7,
+    failOnMissing: random() < 0.6,
+    allowMultiline: random() < 0.85,
+    concurrency: 1 + Math.floor(random() * 64),
+  };
+}
+
+function describe(scenario: Scenario): string {
+  const states = scenario.secrets.reduce<Record<string, number>>((counts, secret) => {
+    counts[secret.state] = (counts[secret.state] ?? 0) + 1;
+    return counts;
+  }, {});
+  const selection = scenario.selection === '*' ? '*' : `${scenario.selection.split(/[,\n]/).length} named`;
+  return `${scenario.secrets.length} secrets ${JSON.stringify(states)}, secrets=${selection}, envSafeNames=${scenario.envSafeNames}, failOnMissing=${scenario.failOnMissing}, multiline=${scenario.allowMultiline}, concurrency=${scenario.concurrency}`;
+}
+
+/**
+ * The outcome the task's contract (DESIGN.md, issue 4) asks for. Alias and collision rules come from
+ * the task's own planVariables: L0 tests pin those down; this campaign is about faults.
+ */
+export function expectedOutcome(scenario: Scenario): Expectation {
+  const byName = new Map(scenario.secrets.map((secret) => [secret.name.toLowerCase(), secret]));
+  let requests: { secretName: string; variableName: string }[];
+  let warnings: number;
+  if (scenario.selection === '*') {
+    const usable = scenario.secrets.filter((secret) => secret.state === 'usable');
+    warnings = scenario.secrets.length - usable.length;
+    requests = usable.map((secret) => ({ secretName: secret.name, variableName: secret.name }));
+  } else {
+    requests = scenario.selection.split(/[,\n]/).map((entry) => {
+      const [secretName = '', variableName = secretName] = entry.split(':');
+      return { secretName, variableName };
+    });
+    try {
+      planVariables(requests, scenario.envSafeNames);
+    } catch (error: unknown) {
+      return { kind: 'fail', message: collisionPattern(error) };
+    }
+    const unavailable = [...new Set(requests.map((r) => r.secretName))].filter(
+      (name) => byName.get(name.toLowerCase())?.state !== 'usable',
+    );
+    if (unavailable.length > 0 && scenario.failOnMissing)
+      return { kind: 'fail', message: new RegExp(escape(unavailable[0]!)) };
+    warnings = unavailable.length;
+    requests = requests.filter((r) => !unavailable.includes(r.secretName));
+  }
+  const valueOf = (name: string): string => byName.get(name.toLowerCase())!.value;
+  if (!scenario.allowMultiline && requests.some((r) => /[\r\n]/.test(valueOf(r.secretName))))
+    return { kind: 'fail', message: /System\.UnsafeAllowMultilineSecret/ };
+  let plan;
+  try {
+    plan = planVariables(requests, scenario.envSafeNames);
+  } catch (error: unknown) {
+    return { kind: 'fail', message: collisionPattern(error) };
+  }
+  const variables = new Map<string, string>();
+  for (const { secretName, variableNames } of plan)
+    for (const variableName of variableNames) variables.set(variableName, valueOf(secretName));
+  warnings += plan.filter(({ secretName }) => valueOf(secretName) === '').length;
+  return { kind: 'succeed', variables, warnings };
+}
+
+function collisionPattern(error: unknown): RegExp {
+  // Outside the task, task-lib's loc prints the key; inside, the message. Either names the variable.
+  const text = error instanceof Error ? error.message : String(error);
+  const variable = /['"]?([A-Za-z0-9_-]+)['"]?\s*$/.exec(text)?.[1];
+  return variable === undefined ? /./ : new RegExp(escape(variable), 'i');
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Adds this run's faults: a share of Key Vault and Entra ID requests meets one of each kind. */
+function planFaults(vaultFaults: FaultPlan, entraFaults: FaultPlan, seed: number, rate: number): void {
+  vaultFaults.clear(seed);
+  entraFaults.clear(seed + 1);
+  const share = rate / 5;
+  const anyVaultRequest = { pathPattern: /^\/secrets/ };
+  vaultFaults.add({ match: anyVaultRequest, status429: { retryAfterSeconds: 1 }, probability: share });
+  vaultFaults.add({
+    match: anyVaultRequest,
+    status5xx: pick(mulberry32(seed), [500, 502, 503, 504]),
+    probability: share,
+  });
+  vaultFaults.add({ match: anyVaultRequest, resetBeforeResponse: true, probability: share });
+  vaultFaults.add({ match: anyVaultRequest, resetMidBody: true, probability: share });
+  vaultFaults.add({ match: anyVaultRequest, slowBodyBytesPerSecond: 20_000, probability: share });
+  vaultFaults.add({ match: anyVaultRequest, latencyMs: 5, probability: 0.3 });
+  entraFaults.add({ match: { pathPattern: /\/oauth2\/v2\.0\/token$/ }, status5xx: 503, probability: rate });
+}
+
+/** Everything that is wrong with one run, judged against the expectation. */
+export function judge(
+  run: TaskRun,
+  expectation: Expectation,
+  scenario: Scenario,
+  faults: number,
+): { findings: string[]; failedUnderFaults: boolean } {
+  const findings: string[] = [];
+  let failedUnderFaults = false;
+  const values = [...scenario.secrets.map((secret) => secret.value), PRINCIPAL.secret];
+  for (const leak of findLeaks(run.stdout + run.stderr, values)) findings.push(`leak: ${leak}`);
+  if (run.exitCode === null) findings.push('the task did not exit (killed after the timeout)');
+  const visible = (run.stdout + run.stderr)
+    .split(/\r?\n/)
+    .filter((line) => !line.startsWith('##vso[task.debug]'));
+  if (visible.some((line) => /^\s+at .+[(:]\d+/.test(line))) findings.push('a stack trace reached the log');
+  if (Object.keys(run.variables).length > 0)
+    findings.push(`non-secret variables set: ${Object.keys(run.variables).join(', ')}`);
+
+  if (run.result === 'Failed') {
+    if (Object.keys(run.secretVariables).length > 0)
+      findings.push(`failed after setting ${Object.keys(run.secretVariables).length} variables`);
+    if (run.errors.length !== 1) findings.push(`failed with ${run.errors.length} error lines`);
+    const message = run.resultMessage ?? '';
+    if (/[\r\n]/.test(message)) findings.push('the failure message has several lines');
+    if (/unexpected/i.test(message)) findings.push(`unexpected error: ${message}`);
+    if (expectation.kind === 'fail' && expectation.message.test(message))
+      return { findings, failedUnderFaults };
+    // Any other failure is only acceptable when faults were injected, and is counted apart.
+    if (faults === 0) {
+      findings.push(
+        expectation.kind === 'fail'
+          ? `failed with "${message}", expected ${expectation.message}`
+          : `failed without any fault: ${message}`,
+      );
+    } else {
+      failedUnderFaults = true;
+    }
+    return { findings, failedUnderFaults };
+  }
+  if (expectation.kind === 'fail') {
+    findings.push(`succeeded, expected a failure matching ${expectation.message}`);
+    return { findings, failedUnderFaults };
+  }
+  const actual = run.secretVariables;
+  for (const [name, value] of expectation.variables) {
+    if (!(name in actual)) findings.push(`variable ${name} not set`);
+    else if (actual[name] !== value) findings.push(`variable ${name} has the wrong value`);
+  }
+  for (const name of Object.keys(actual))
+    if (!expectation.variables.has(name)) findings.push(`unexpected variable ${name}`);
+  if (run.warnings.length !== expectation.warnings)
+    findings.push(`${run.warnings.length} warnings, expected ${expectation.warnings}`);
+  return { findings, failedUnderFaults };
+}
+
+interface CampaignSandbox {
+  readonly base: SandboxBase;
+  readonly entra: EntraServer;
+  readonly keyVault: KeyVaultServer;
+  readonly vaultFaults: FaultPlan;
+  readonly entraFaults: FaultPlan;
+}
+
+async function startCampaignSandbox(): Promise<CampaignSandbox> {
+  const base = await startBase();
+  const vaultFaults = new FaultPlan();
+  const entraFaults = new FaultPlan();
+  const entra = await startEntra(base, { faults: entraFaults });
+  const keyVault = await startKeyVault(base, { faults: vaultFaults });
+  entra.registerServicePrincipal(PRINCIPAL);
+  return { base, entra, keyVault, vaultFaults, entraFaults };
+}
+
+async function runSeed(sandbox: CampaignSandbox, seed: number, options: CampaignOptions): Promise<RunReport> {
+  const { base, keyVault, vaultFaults, entraFaults } = sandbox;
+  const scenario = drawScenario(seed, options.maxSecrets);
+  const vault = `campaign-${seed}`;
+  keyVault.createVault(vault, { model: 'rbac', allowedPrincipals: [PRINCIPAL.clientId] });
+  const now = Date.now();
+  for (const secret of scenario.secrets) {
+    keyVault.setSecret(vault, secret.name, secret.value, {
+      enabled: secret.state !== 'disabled',
+      ...(secret.state === 'expired' ? { exp: new Date(now - 3_600_000) } : {}),
+      ...(secret.state === 'notYetValid' ? { nbf: new Date(now + 3_600_000) } : {}),
+    });
+  }
+  planFaults(vaultFaults, entraFaults, seed, options.faultRate);
+  const endpoint: EndpointDefinition = {
+    url: 'https://management.azure.com/',
+    scheme: 'ServicePrincipal',
+    auth: {
+      tenantid: base.tenantId,
+      serviceprincipalid: PRINCIPAL.clientId,
+      serviceprincipalkey: PRINCIPAL.secret,
+      authenticationType: 'spnKey',
+    },
+    data: { environment: 'AzureCloud', subscriptionId: base.subscriptionId },
+  };
+  const run = await runTaskAsAgent({
+    task: 'fetch-keyvault-secrets',
+    inputs: {
+      azureSubscription: CONNECTION,
+      keyVaultName: vault,
+      secrets: scenario.selection,
+      envSafeNames: String(scenario.envSafeNames),
+      failOnMissing: String(scenario.failOnMissing),
+      concurrency: String(scenario.concurrency),
+    },
+    endpoints: { [CONNECTION]: endpoint },
+    variables: scenario.allowMultiline ? { 'System.UnsafeAllowMultilineSecret': 'true' } : {},
+    env: base.clientEnvironment,
+    timeoutMs: 180_000,
+  });
+  // Added latency and slow bodies delay requests but fail none.
+  const failing = (kinds: readonly string[]): boolean =>
+    kinds.some((kind) => kind !== 'latency' && kind !== 'slowBody');
+  const faults = [...vaultFaults.injected, ...entraFaults.injected].filter((fault) =>
+    failing(fault.kinds),
+  ).length;
+  const { findings, failedUnderFaults } = judge(run, expectedOutcome(scenario), scenario, faults);
+  return {
+    seed,
+    scenario: describe(scenario),
+    result: run.result ?? 'none',
+    durationMs: run.durationMs,
+    faults,
+    ...(run.result === 'Failed' ? { failure: run.resultMessage ?? '' } : {}),
+    failedUnderFaults,
+    findings,
+  };
+}
+
+/** Runs every seed against one sandbox; returns the reports of all runs. */
+export async function runKeyVaultCampaign(options: CampaignOptions): Promise<RunReport[]> {
+  const sandbox = await startCampaignSandbox();
+  const reports: RunReport[] = [];
+  try {
+    for (const seed of options.seeds) {
+      const report = await runSeed(sandbox, seed, options);
+      reports.push(report);
+      options.onRun?.(report);
+    }
+  } finally {
+    await sandbox.keyVault.close();
+    await sandbox.entra.close();
+    await sandbox.base.close();
+  }
+  return reports;
+}

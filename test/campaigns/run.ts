@@ -1,0 +1,79 @@
+// npm run campaign -- keyVault [--seeds N] [--first S] [--max-secrets M] [--fault-rate R]
+// Long fault campaigns, kept out of `npm test`; each prints one line per run and exits 1 on a finding.
+import { runKeyVaultCampaign, type RunReport } from './keyVaultCampaign';
+
+interface Arguments {
+  readonly campaign: string;
+  readonly seeds: number;
+  readonly first: number;
+  readonly maxSecrets: number;
+  readonly faultRate: number;
+}
+
+function parseArguments(argv: readonly string[]): Arguments {
+  const [campaign = '', ...rest] = argv;
+  const flags = new Map<string, string>();
+  for (let i = 0; i < rest.length; i += 2) {
+    const flag = rest[i] ?? '';
+    const value = rest[i + 1];
+    if (!flag.startsWith('--') || value === undefined)
+      throw new Error(`expected --flag value, got "${flag}"`);
+    flags.set(flag.slice(2), value);
+  }
+  const number = (name: string, fallback: number, min: number, max: number): number => {
+    const text = flags.get(name);
+    flags.delete(name);
+    const value = text === undefined ? fallback : Number(text);
+    if (!Number.isFinite(value) || value < min || value > max)
+      throw new Error(`--${name} must be a number from ${min} to ${max}, got "${text}"`);
+    return value;
+  };
+  const parsed = {
+    campaign,
+    seeds: number('seeds', 50, 1, 100_000),
+    first: number('first', 1, 0, 2 ** 31),
+    maxSecrets: number('max-secrets', 120, 0, 2_000),
+    faultRate: number('fault-rate', 0.1, 0, 1),
+  };
+  if (flags.size > 0) throw new Error(`unknown flags: ${[...flags.keys()].map((f) => `--${f}`).join(', ')}`);
+  if (campaign !== 'keyVault') throw new Error(`no campaign named "${campaign}"; the campaigns: keyVault`);
+  return parsed;
+}
+
+function printReport(report: RunReport): void {
+  const verdict = report.findings.length === 0 ? 'ok  ' : 'FAIL';
+  console.log(
+    `${verdict} seed ${report.seed}: ${report.result} in ${report.durationMs} ms, ${report.faults} faults; ${report.scenario}`,
+  );
+  if (report.failure !== undefined)
+    console.log(
+      `       ${report.failedUnderFaults ? 'failed under faults' : 'failed as expected'}: ${report.failure}`,
+    );
+  for (const finding of report.findings) console.log(`       ${finding}`);
+}
+
+async function main(): Promise<void> {
+  const args = parseArguments(process.argv.slice(2));
+  const seeds = Array.from({ length: args.seeds }, (_, i) => args.first + i);
+  const reports = await runKeyVaultCampaign({
+    seeds,
+    maxSecrets: args.maxSecrets,
+    faultRate: args.faultRate,
+    onRun: printReport,
+  });
+  const failed = reports.filter((report) => report.findings.length > 0);
+  const byResult = reports.reduce<Record<string, number>>((counts, report) => {
+    counts[report.result] = (counts[report.result] ?? 0) + 1;
+    return counts;
+  }, {});
+  const underFaults = reports.filter((report) => report.failedUnderFaults).length;
+  console.log(
+    `\n${reports.length} runs (${JSON.stringify(byResult)}; ${underFaults} failed because faults outlasted the retries), ${failed.length} with findings${failed.length > 0 ? `: seeds ${failed.map((r) => r.seed).join(', ')}` : ''}`,
+  );
+  if (failed.length > 0) process.exitCode = 1;
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 2;
+});
