@@ -107,7 +107,7 @@ export function drawScenario(seed: number, maxSecrets: number): Scenario {
   };
 }
 
-function describe(scenario: Scenario): string {
+function describeScenario(scenario: Scenario): string {
   const states = scenario.secrets.reduce<Record<string, number>>((counts, secret) => {
     counts[secret.state] = (counts[secret.state] ?? 0) + 1;
     return counts;
@@ -166,7 +166,8 @@ function collisionPattern(error: unknown): RegExp {
   // Outside the task, task-lib's loc prints the key; inside, the message. Either names the variable.
   const text = error instanceof Error ? error.message : String(error);
   const variable = /['"]?([A-Za-z0-9_-]+)['"]?\s*$/.exec(text)?.[1];
-  return variable === undefined ? /./ : new RegExp(escape(variable), 'i');
+  if (variable === undefined) throw new Error(`no variable name in "${text}"`);
+  return new RegExp(escape(variable), 'i');
 }
 
 function escape(text: string): string {
@@ -315,7 +316,7 @@ async function runSeed(sandbox: CampaignSandbox, seed: number, options: Campaign
   const { findings, failedUnderFaults } = judge(run, expectedOutcome(scenario), scenario, faults);
   return {
     seed,
-    scenario: describe(scenario),
+    scenario: describeScenario(scenario),
     result: run.result ?? 'none',
     durationMs: run.durationMs,
     faults,

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import {
   sendArmError,
   sendResourceGroupNotFound,
+  sendResourceNotFound,
   type ArmProvider,
   type ArmRequest,
   type ArmServer,
@@ -1307,12 +1308,7 @@ class AcrState {
     }
     const registry = inGroup.find((r) => r.name === name.toLowerCase());
     if (registry === undefined) {
-      sendArmError(
-        response,
-        404,
-        'ResourceNotFound',
-        `The Resource 'Microsoft.ContainerRegistry/registries/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
-      );
+      sendResourceNotFound(response, 'Microsoft.ContainerRegistry/registries', name, resourceGroup);
       return true;
     }
     if (action === undefined) {

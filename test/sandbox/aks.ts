@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import {
   sendArmError,
   sendResourceGroupNotFound,
+  sendResourceNotFound,
   type ArmProvider,
   type ArmRequest,
   type ArmServer,
@@ -200,12 +201,7 @@ function handleArm(call: ArmRequest, state: AksState): boolean {
     return true;
   }
   if (cluster === undefined) {
-    sendArmError(
-      response,
-      404,
-      'ResourceNotFound',
-      `The Resource 'Microsoft.ContainerService/managedClusters/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
-    );
+    sendResourceNotFound(response, 'Microsoft.ContainerService/managedClusters', name, resourceGroup);
     return true;
   }
   if (action === undefined && request.method === 'GET') {

@@ -40,6 +40,21 @@ export function sendResourceGroupNotFound(response: ServerResponse, resourceGrou
   );
 }
 
+/** ARM's 404 for a resource of `type` (e.g. `Microsoft.KeyVault/vaults`) missing from an existing group. */
+export function sendResourceNotFound(
+  response: ServerResponse,
+  type: string,
+  name: string,
+  resourceGroup: string,
+): void {
+  sendArmError(
+    response,
+    404,
+    'ResourceNotFound',
+    `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+  );
+}
+
 export async function startArm(
   tls: KeyPair,
   tokens: TokenAuthority,

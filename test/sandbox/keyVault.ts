@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ArmProvider, ArmRequest } from './arm';
+import { sendResourceNotFound, type ArmProvider, type ArmRequest } from './arm';
 import type { SandboxBase } from './base';
 import { withFaults, type FaultPlan } from './faults';
 import {
@@ -606,12 +606,7 @@ function answerArm(call: ArmRequest, base: SandboxBase, vaults: ReadonlyMap<stri
     }
     const vault = inThisGroup.find((v) => v.name === inGroup[2]);
     if (vault === undefined) {
-      sendJson(call.response, 404, {
-        error: {
-          code: 'ResourceNotFound',
-          message: `The Resource 'Microsoft.KeyVault/vaults/${inGroup[2]}' under resource group '${group}' was not found.`,
-        },
-      });
+      sendResourceNotFound(call.response, 'Microsoft.KeyVault/vaults', inGroup[2], group);
       return true;
     }
     sendJson(call.response, 200, armVault(vault, base.tenantId));
