@@ -34,6 +34,8 @@ export interface RunAcceptanceTestsInputs {
 
 // RFC 9110 token characters.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// RFC 9110 field-value characters (obs-text included), the set Node's HTTP clients accept.
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export function readInputs(): RunAcceptanceTestsInputs {
   const input = new InputReader<InputName>();
@@ -75,15 +77,25 @@ export function parseBaseUrl(value: string): string {
   return url.toString().replace(/\/+$/, '');
 }
 
-/** `Name: value` lines. */
+/**
+ * `Name: value` lines. A name given twice (in any case) is refused rather than one silently winning.
+ * Messages name the line and header, never the value: a header value may be a credential, and the
+ * caller registers every value as a secret.
+ */
 export function parseHeaders(lines: readonly string[]): ReadonlyMap<string, string> {
   const headers = new Map<string, string>();
+  const lineByLowerName = new Map<string, number>();
   lines.forEach((line, index) => {
+    const lineNumber = index + 1;
     const colon = line.indexOf(':');
     const name = colon < 0 ? '' : line.slice(0, colon).trim();
-    // Named by line number: a header value may be a credential.
-    if (!HEADER_NAME.test(name)) throw userError('InvalidHeaderLine', index + 1);
-    headers.set(name, line.slice(colon + 1).trim());
+    if (!HEADER_NAME.test(name)) throw userError('InvalidHeaderLine', lineNumber);
+    const value = line.slice(colon + 1).trim();
+    if (!HEADER_VALUE.test(value)) throw userError('InvalidHeaderValue', name, lineNumber);
+    const earlier = lineByLowerName.get(name.toLowerCase());
+    if (earlier !== undefined) throw userError('DuplicateHeader', name, earlier, lineNumber);
+    lineByLowerName.set(name.toLowerCase(), lineNumber);
+    headers.set(name, value);
   });
   return headers;
 }
