@@ -1,15 +1,60 @@
 import * as assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
+import * as https from 'node:https';
 import { ClientSecretCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { startBase, type SandboxBase } from './base';
 import { startEntra, type EntraServer } from './entra';
 import { FaultPlan, mulberry32 } from './faults';
-import { startKeyVault, type KeyVaultServer } from './keyVault';
+import { KEY_VAULT_AUDIENCE, startKeyVault, type KeyVaultServer } from './keyVault';
 import { useSandboxInProcess } from './trust';
 
-function fakeRequest(method: string, url: string): IncomingMessage {
-  return { method, url, headers: { host: 'kv.vault.azure.net' } } as IncomingMessage;
+function fakeRequest(method: string, url: string, authorization?: string): IncomingMessage {
+  const headers = { host: 'kv.vault.azure.net', ...(authorization === undefined ? {} : { authorization }) };
+  return { method, url, headers } as IncomingMessage;
+}
+
+interface RawAnswer {
+  readonly status: number;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: string;
+}
+
+/** One GET straight to a sandbox server (no proxy, no SDK), so a test sees the bytes it sends. */
+function rawGet(
+  base: SandboxBase,
+  port: number,
+  host: string,
+  path: string,
+  authorization?: string,
+): { answer: Promise<RawAnswer>; request: ReturnType<typeof https.request> } {
+  let request!: ReturnType<typeof https.request>;
+  const answer = new Promise<RawAnswer>((resolve, reject) => {
+    request = https.request({
+      host: '127.0.0.1',
+      port,
+      path,
+      servername: host,
+      ca: base.ca.root.certificate,
+      agent: false,
+      headers: { host, ...(authorization === undefined ? {} : { authorization }) },
+    });
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          headers: response.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+  return { answer, request };
 }
 
 describe('sandbox fault plans', function () {
@@ -65,6 +110,37 @@ describe('sandbox fault plans', function () {
       const plan = new FaultPlan();
       assert.throws(() => plan.add({ match: {}, probability: 1.5 }), /probability/);
       assert.throws(() => plan.add({ match: {}, status5xx: 404 }), /5xx/);
+      assert.throws(() => plan.add({ match: {}, windowMs: 0 }), /windowMs/);
+    });
+
+    it('applies a windowed rule from its first match for that long of wall clock, then never again', function () {
+      let now = 1_000;
+      const plan = new FaultPlan(1, () => now);
+      const window = plan.add({ match: {}, status429: { retryAfterSeconds: 1 }, windowMs: 10_000 });
+      const hit = (): boolean => plan.select(fakeRequest('GET', '/secrets')) !== undefined;
+
+      now = 5_000; // the window opens at the first request, not when the rule was added
+      assert.ok(hit());
+      now = 14_999;
+      assert.ok(hit());
+      now = 15_000;
+      assert.ok(!hit());
+      now = 100_000;
+      assert.ok(!hit());
+      assert.equal(window.injected, 2);
+      assert.deepEqual(
+        plan.injected.map((fault) => fault.at),
+        [5_000, 14_999],
+      );
+    });
+
+    it('can skip the unauthenticated request that only fetches the challenge', function () {
+      const plan = new FaultPlan();
+      plan.add({ match: { pathPattern: /^\/secrets/, authorized: true }, truncatedJson: true });
+
+      assert.equal(plan.select(fakeRequest('GET', '/secrets/a/')), undefined);
+      assert.deepEqual(plan.select(fakeRequest('GET', '/secrets/a/', 'Bearer x'))?.truncatedJson, true);
+      assert.deepEqual(plan.counts.truncatedJson, 1);
     });
 
     it('draws from mulberry32, a uniform generator in [0, 1)', function () {
@@ -192,6 +268,71 @@ describe('sandbox fault plans', function () {
       assert.equal(keyVault.requests.at(-1)?.completed, false);
 
       assert.equal((await secrets.getSecret('large')).value?.length, 64 * 1024);
+    });
+
+    describe('seen on the wire', function () {
+      const host = 'kv-faults.vault.azure.net';
+      const bearer = (): string =>
+        `Bearer ${base.tokens.mint({ aud: KEY_VAULT_AUDIENCE, tid: base.tenantId, appid: 'fault-app', oid: 'fault-app' })}`;
+
+      it('cuts a secret’s 200 JSON after its value, with headers that look whole', async function () {
+        plan.add({ match: { pathPattern: /^\/secrets\/plain\// }, truncatedJson: true, times: 1 });
+
+        const answer = await rawGet(base, keyVault.port, host, '/secrets/plain/?api-version=7.5', bearer())
+          .answer;
+
+        assert.equal(answer.status, 200);
+        assert.equal(answer.body, '{"value":"plain-value",');
+        assert.equal(answer.headers['content-length'], String(answer.body.length));
+        assert.equal(answer.headers['content-type'], 'application/json; charset=utf-8');
+        assert.deepEqual(plan.counts.truncatedJson, 1);
+      });
+
+      it('cuts a list page after its values, so the page has no nextLink and does not parse', async function () {
+        plan.add({ match: { pathPattern: /^\/secrets\/?$/ }, truncatedJson: true, times: 1 });
+
+        const answer = await rawGet(base, keyVault.port, host, '/secrets?api-version=7.5', bearer()).answer;
+
+        assert.equal(answer.status, 200);
+        assert.match(
+          answer.body,
+          /^\{"value":\[\{"id":"https:\/\/kv-faults\.vault\.azure\.net\/secrets\/large".*\}\],$/,
+        );
+        assert.throws(() => JSON.parse(answer.body) as unknown, SyntaxError);
+        assert.equal(answer.headers['content-length'], String(Buffer.byteLength(answer.body)));
+      });
+
+      it('leaves answers other than 200 whole', async function () {
+        plan.add({ match: { pathPattern: /^\/secrets\/plain\// }, truncatedJson: true, times: 1 });
+
+        const answer = await rawGet(base, keyVault.port, host, '/secrets/plain/?api-version=7.5').answer;
+
+        assert.equal(answer.status, 401);
+        assert.match((JSON.parse(answer.body) as { error: { message: string } }).error.message, /AKV10000/);
+      });
+
+      it('never answers a hung request, and the server still closes that connection', async function () {
+        // A server of its own: closing it is the point of the test.
+        const ownBase = await startBase();
+        const ownPlan = new FaultPlan();
+        const ownVault = await startKeyVault(ownBase, { faults: ownPlan });
+        ownVault.createVault('kv-hang');
+        ownPlan.add({ match: { pathPattern: /^\/secrets/ }, neverAnswer: true });
+        const { answer, request } = rawGet(ownBase, ownVault.port, 'kv-hang.vault.azure.net', '/secrets');
+        let answered = false;
+        request.on('response', () => (answered = true));
+        while (ownPlan.counts.neverAnswer === 0) await new Promise((resolve) => setImmediate(resolve));
+
+        await ownVault.close();
+        await ownBase.close();
+
+        await assert.rejects(answer, /socket hang up|ECONNRESET/);
+        assert.equal(answered, false, 'no status line or header was ever sent');
+        assert.deepEqual(
+          ownPlan.injected.map((fault) => fault.kinds),
+          [['neverAnswer']],
+        );
+      });
     });
 
     it('delays answers and trickles bodies', async function () {

@@ -4,7 +4,16 @@ import { pathOf } from './httpsServer';
 
 /** Which requests a fault applies to: a predicate, or a method and/or a path pattern (both must match). */
 export type FaultMatch =
-  ((request: IncomingMessage) => boolean) | { readonly method?: string; readonly pathPattern?: RegExp };
+  | ((request: IncomingMessage) => boolean)
+  | {
+      readonly method?: string;
+      readonly pathPattern?: RegExp;
+      /**
+       * true: only requests that carry an Authorization header. Azure SDK clients send their first
+       * request without a token to learn the challenge; a fault meant for real work skips it.
+       */
+      readonly authorized?: boolean;
+    };
 
 export interface FaultRule {
   readonly match: FaultMatch;
@@ -20,6 +29,19 @@ export interface FaultRule {
   readonly resetBeforeResponse?: boolean;
   /** Let the service answer, then trickle its body at this rate. */
   readonly slowBodyBytesPerSecond?: number;
+  /**
+   * Let the service answer; a 200 JSON object is cut after its first member (`{"value":"…",`) and
+   * sent whole as far as HTTP can tell: the same status and content type, a Content-Length that
+   * matches the cut body. Other answers pass unchanged.
+   */
+  readonly truncatedJson?: boolean;
+  /** Never answer: no status, no headers, the connection held open until the client or the server closes it. */
+  readonly neverAnswer?: boolean;
+  /**
+   * The rule applies for this many milliseconds of wall clock from the first request it matches,
+   * then never again: a throttling window rather than a number of hits.
+   */
+  readonly windowMs?: number;
   /** Chance (0..1) that a matching request is hit, drawn from the plan's seeded generator. Default 1. */
   readonly probability?: number;
   /** Stop after injecting this many times. Default: unlimited. */
@@ -27,13 +49,22 @@ export interface FaultRule {
 }
 
 export type FaultKind =
-  'latency' | 'status429' | 'status5xx' | 'resetBeforeResponse' | 'resetMidBody' | 'slowBody';
+  | 'latency'
+  | 'status429'
+  | 'status5xx'
+  | 'resetBeforeResponse'
+  | 'resetMidBody'
+  | 'slowBody'
+  | 'truncatedJson'
+  | 'neverAnswer';
 
 export interface InjectedFault {
   readonly kinds: readonly FaultKind[];
   readonly method: string;
   readonly host: string;
   readonly path: string;
+  /** When it was injected, on the plan's clock (milliseconds). */
+  readonly at: number;
 }
 
 /** A rule as added to a plan, with how often it fired. */
@@ -56,10 +87,17 @@ export function mulberry32(seed: number): () => number {
 
 class MutableRule implements ActiveFaultRule {
   injected = 0;
+  /** When a windowed rule first matched. */
+  windowStart: number | undefined;
   constructor(readonly rule: FaultRule) {}
 
-  get exhausted(): boolean {
-    return this.rule.times !== undefined && this.injected >= this.rule.times;
+  exhaustedAt(now: number): boolean {
+    if (this.rule.times !== undefined && this.injected >= this.rule.times) return true;
+    return (
+      this.rule.windowMs !== undefined &&
+      this.windowStart !== undefined &&
+      now - this.windowStart >= this.rule.windowMs
+    );
   }
 
   matches(request: IncomingMessage): boolean {
@@ -68,6 +106,8 @@ class MutableRule implements ActiveFaultRule {
     if (match.method !== undefined && match.method.toUpperCase() !== request.method?.toUpperCase())
       return false;
     if (match.pathPattern !== undefined && !match.pathPattern.test(pathOf(request))) return false;
+    if (match.authorized !== undefined && match.authorized !== (request.headers.authorization !== undefined))
+      return false;
     return true;
   }
 }
@@ -81,7 +121,11 @@ export class FaultPlan {
   private random: () => number;
   private readonly log: InjectedFault[] = [];
 
-  constructor(private seed = 1) {
+  /** `clock` is there so a test can move time through a window without waiting for it. */
+  constructor(
+    private seed = 1,
+    private readonly clock: () => number = Date.now,
+  ) {
     this.random = mulberry32(seed);
   }
 
@@ -92,6 +136,8 @@ export class FaultPlan {
     if (rule.status5xx !== undefined && (rule.status5xx < 500 || rule.status5xx > 599)) {
       throw new Error(`status5xx must be a 5xx status, got ${rule.status5xx}`);
     }
+    if (rule.windowMs !== undefined && !(rule.windowMs > 0))
+      throw new Error(`windowMs must be positive, got ${rule.windowMs}`);
     const added = new MutableRule(rule);
     this.rules.push(added);
     return added;
@@ -119,6 +165,8 @@ export class FaultPlan {
       resetBeforeResponse: 0,
       resetMidBody: 0,
       slowBody: 0,
+      truncatedJson: 0,
+      neverAnswer: 0,
     };
     for (const entry of this.log) for (const kind of entry.kinds) counts[kind] += 1;
     return counts;
@@ -126,17 +174,20 @@ export class FaultPlan {
 
   /** The rule to apply to `request`, if any; counts it as injected. */
   select(request: IncomingMessage): FaultRule | undefined {
+    const now = this.clock();
     for (const candidate of this.rules) {
-      if (candidate.exhausted || !candidate.matches(request)) continue;
+      if (candidate.exhaustedAt(now) || !candidate.matches(request)) continue;
       // Draw only for matching rules, so unrelated traffic does not shift a test's sequence.
       const probability = candidate.rule.probability ?? 1;
       if (probability < 1 && this.random() >= probability) continue;
+      candidate.windowStart ??= now;
       candidate.injected += 1;
       this.log.push({
         kinds: kindsOf(candidate.rule),
         method: request.method ?? '',
         host: request.headers.host ?? '',
         path: pathOf(request),
+        at: now,
       });
       return candidate.rule;
     }
@@ -151,6 +202,8 @@ function kindsOf(rule: FaultRule): FaultKind[] {
   else if (rule.status5xx !== undefined) kinds.push('status5xx');
   else if (rule.resetBeforeResponse === true) kinds.push('resetBeforeResponse');
   else if (rule.resetMidBody === true) kinds.push('resetMidBody');
+  else if (rule.neverAnswer === true) kinds.push('neverAnswer');
+  else if (rule.truncatedJson === true) kinds.push('truncatedJson');
   else if (rule.slowBodyBytesPerSecond !== undefined) kinds.push('slowBody');
   return kinds;
 }
@@ -167,7 +220,10 @@ export function withFaults(plan: FaultPlan, handler: RequestHandler): RequestHan
       request.socket.destroy();
       return;
     }
-    if (rule.resetMidBody === true) interceptBody(response, resetAfterPartialBody);
+    // Nothing is written; the server's close() destroys the socket if the client never gives up.
+    if (rule.neverAnswer === true) return;
+    if (rule.truncatedJson === true) interceptWholeAnswer(response, truncateJsonAnswer);
+    else if (rule.resetMidBody === true) interceptBody(response, resetAfterPartialBody);
     else if (rule.slowBodyBytesPerSecond !== undefined) {
       const rate = rule.slowBodyBytesPerSecond;
       interceptBody(response, (res, body, finish) => trickle(res, body, rate, finish));
@@ -244,6 +300,59 @@ function interceptBody(response: ServerResponse, send: BodySender): void {
   };
   response.write = collectingWrite as ServerResponse['write'];
   response.end = collectingEnd as ServerResponse['end'];
+}
+
+interface HeldAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | number | readonly string[]>>;
+  readonly body: Buffer;
+}
+
+/**
+ * Holds back the status, headers and body the handler writes (writeHead fixes the headers at
+ * once, so a rule that rewrites Content-Length has to catch it) and hands them to `rewrite`.
+ */
+function interceptWholeAnswer(response: ServerResponse, rewrite: (answer: HeldAnswer) => HeldAnswer): void {
+  const realWriteHead = response.writeHead.bind(response) as (
+    status: number,
+    headers: Record<string, string | number | readonly string[]>,
+  ) => ServerResponse;
+  let status = 200;
+  let headers: Record<string, string | number | readonly string[]> = {};
+  response.writeHead = ((code: number, ...rest: unknown[]) => {
+    status = code;
+    const given = rest.find((item) => typeof item === 'object' && item !== null);
+    if (given !== undefined)
+      for (const [name, value] of Object.entries(given as Record<string, string | number | string[]>))
+        headers[name.toLowerCase()] = value;
+    return response;
+  }) as ServerResponse['writeHead'];
+  interceptBody(response, (res, body, finish) => {
+    for (const name of res.getHeaderNames()) {
+      const value = res.getHeader(name);
+      if (value !== undefined && !(name in headers)) headers[name] = value;
+    }
+    const answer = rewrite({ status: res.statusCode === 200 ? status : res.statusCode, headers, body });
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    realWriteHead(answer.status, { ...answer.headers, 'content-length': answer.body.length });
+    finish(answer.body);
+  });
+}
+
+/** A 200 JSON object cut after its first member, as a proxy or a broken front end might deliver it. */
+function truncateJsonAnswer(answer: HeldAnswer): HeldAnswer {
+  if (answer.status !== 200) return answer;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(answer.body.toString('utf8'));
+  } catch {
+    return answer;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return answer;
+  const first = Object.entries(parsed)[0];
+  if (first === undefined) return answer;
+  const cut = `{${JSON.stringify(first[0])}:${JSON.stringify(first[1])},`;
+  return { ...answer, body: Buffer.from(cut, 'utf8') };
 }
 
 function resetAfterPartialBody(response: ServerResponse, body: Buffer): void {

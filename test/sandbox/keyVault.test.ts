@@ -209,6 +209,26 @@ describe('sandbox Key Vault with the real @azure/keyvault-secrets client', funct
     assert.match(error.message, /A secret with \(name\/id\) no-such-secret was not found in this key vault/);
   });
 
+  it('lists a secret changed after listing as enabled, then refuses it as disabled or deleted', async function () {
+    keyVault.setSecret('kv-app', 'gone-dark', 'v1', { changedAfterListing: 'disabled' });
+    keyVault.setSecret('kv-app', 'gone-away', 'v2', { changedAfterListing: 'deleted' });
+    const listed: [string, boolean | undefined][] = [];
+    for await (const properties of client('kv-app').listPropertiesOfSecrets())
+      if (properties.name.startsWith('gone-')) listed.push([properties.name, properties.enabled]);
+
+    const disabled = await rejection(client('kv-app').getSecret('gone-dark'));
+    const deleted = await rejection(client('kv-app').getSecret('gone-away'));
+
+    assert.deepEqual(listed, [
+      ['gone-away', true],
+      ['gone-dark', true],
+    ]);
+    assert.equal(disabled.statusCode, 403);
+    assert.equal(disabled.details?.error?.innerError?.code, 'SecretDisabled');
+    assert.equal(deleted.statusCode, 404);
+    assert.equal(deleted.code, 'SecretNotFound');
+  });
+
   it('denies a caller without a role assignment on an RBAC vault with ForbiddenByRbac', async function () {
     const error = await rejection(client('kv-app', stranger).getSecret('secret-001'));
 

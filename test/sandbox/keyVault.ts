@@ -46,6 +46,11 @@ export interface SandboxVault {
 
 export interface SecretOptions {
   readonly enabled?: boolean;
+  /**
+   * Listed as it is, but fetching it answers as if it had just been disabled (403 SecretDisabled)
+   * or deleted (404): the race between a task's listing and its fetches.
+   */
+  readonly changedAfterListing?: 'disabled' | 'deleted';
   readonly exp?: Date;
   readonly nbf?: Date;
   readonly contentType?: string;
@@ -61,6 +66,7 @@ export interface SecretVersion {
   readonly contentType?: string;
   readonly tags?: Readonly<Record<string, string>>;
   readonly created: Date;
+  readonly changedAfterListing?: 'disabled' | 'deleted';
 }
 
 /** Route templates as counted in `requestCounts`. */
@@ -288,9 +294,9 @@ export async function startKeyVault(
   ): void => {
     const versions = vaultSecrets(vault).get(name);
     const found = version === undefined ? versions?.at(-1) : versions?.find((v) => v.version === version);
-    if (found === undefined)
+    if (found === undefined || found.changedAfterListing === 'deleted')
       return sendSecretNotFound(response, version === undefined ? name : `${name}/${version}`);
-    if (!found.enabled) {
+    if (!found.enabled || found.changedAfterListing === 'disabled') {
       sendVaultError(
         response,
         403,
@@ -419,6 +425,9 @@ export async function startKeyVault(
       ...(secretOptions.nbf === undefined ? {} : { nbf: secretOptions.nbf }),
       ...(secretOptions.contentType === undefined ? {} : { contentType: secretOptions.contentType }),
       ...(secretOptions.tags === undefined ? {} : { tags: { ...secretOptions.tags } }),
+      ...(secretOptions.changedAfterListing === undefined
+        ? {}
+        : { changedAfterListing: secretOptions.changedAfterListing }),
     };
     const byName = vaultSecrets(vault);
     byName.set(name, [...(byName.get(name) ?? []), version]);

@@ -16,6 +16,37 @@ function connectStatus(proxy: RunningProxy, target: string): Promise<number> {
   });
 }
 
+/** Sends CONNECT target over a raw socket and returns every byte the proxy sent until it closed. */
+function rawConnect(proxy: RunningProxy, target: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(proxy.port, '127.0.0.1', () =>
+      socket.write(`CONNECT ${target} HTTP/1.1\r\nhost: ${target}\r\n\r\n`),
+    );
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('error', reject);
+  });
+}
+
+interface RawAnswer {
+  readonly statusLine: string;
+  readonly headers: ReadonlyMap<string, string>;
+  readonly bodyLength: number;
+}
+
+function parseRaw(answer: string): RawAnswer {
+  const end = answer.indexOf('\r\n\r\n');
+  const [statusLine = '', ...headerLines] = answer.slice(0, end).split('\r\n');
+  const headers = new Map(
+    headerLines.map((line) => {
+      const colon = line.indexOf(':');
+      return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()] as const;
+    }),
+  );
+  return { statusLine, headers, bodyLength: Buffer.byteLength(answer.slice(end + 4)) };
+}
+
 describe('sandbox CONNECT proxy', () => {
   let proxy: RunningProxy;
   let upstream: net.Server;
@@ -41,6 +72,84 @@ describe('sandbox CONNECT proxy', () => {
     assert.equal(await connectStatus(proxy, 'example.com:443'), 403);
     assert.equal(await connectStatus(proxy, 'vault.azure.net.evil.example:443'), 403);
     assert.deepEqual(proxy.refused, ['example.com:443', 'vault.azure.net.evil.example:443']);
+  });
+
+  describe('refusal rules', () => {
+    const vaultTarget = 'contoso-kv.vault.azure.net:443';
+
+    it('answers an error status with a body shorter than its Content-Length, then closes', async () => {
+      const rule = proxy.refuse('*.vault.azure.net', { kind: 'status', status: 503, truncated: true });
+      try {
+        const answer = parseRaw(await rawConnect(proxy, vaultTarget));
+        assert.equal(answer.statusLine, 'HTTP/1.1 503 Service Unavailable');
+        const declared = Number(answer.headers.get('content-length'));
+        assert.equal(declared - answer.bodyLength, 512, 'the body stops 512 bytes short');
+        assert.equal(rule.applied, 1);
+      } finally {
+        rule.remove();
+      }
+    });
+
+    it('answers 403 and 502 with a whole body', async () => {
+      for (const [status, statusLine] of [
+        [403, 'HTTP/1.1 403 Forbidden'],
+        [502, 'HTTP/1.1 502 Bad Gateway'],
+      ] as const) {
+        const rule = proxy.refuse('contoso-kv.vault.azure.net', { kind: 'status', status });
+        try {
+          const answer = parseRaw(await rawConnect(proxy, vaultTarget));
+          assert.equal(answer.statusLine, statusLine);
+          assert.equal(Number(answer.headers.get('content-length')), answer.bodyLength);
+        } finally {
+          rule.remove();
+        }
+      }
+    });
+
+    it('asks for proxy credentials with 407 and a Basic realm', async () => {
+      const rule = proxy.refuse('login.microsoftonline.com', {
+        kind: 'authenticationRequired',
+        realm: 'corp-proxy',
+      });
+      try {
+        const answer = parseRaw(await rawConnect(proxy, 'login.microsoftonline.com:443'));
+        assert.equal(answer.statusLine, 'HTTP/1.1 407 Proxy Authentication Required');
+        assert.equal(answer.headers.get('proxy-authenticate'), 'Basic realm="corp-proxy"');
+      } finally {
+        rule.remove();
+      }
+    });
+
+    it('plays a captive portal: 200 OK with an HTML page and a close, no tunnel behind it', async () => {
+      const rule = proxy.refuse('*.vault.azure.net', { kind: 'captivePortal' });
+      try {
+        const raw = await rawConnect(proxy, vaultTarget);
+        const answer = parseRaw(raw);
+        assert.equal(answer.statusLine, 'HTTP/1.1 200 OK');
+        assert.equal(answer.headers.get('content-type'), 'text/html; charset=utf-8');
+        assert.match(raw, /<!DOCTYPE html>.*<\/html>\n$/s);
+        assert.equal(Number(answer.headers.get('content-length')), answer.bodyLength);
+      } finally {
+        rule.remove();
+      }
+    });
+
+    it('leaves other hosts routed, applies the latest matching rule and lifts a removed one', async () => {
+      const wide = proxy.refuse('*.vault.azure.net', { kind: 'status', status: 502 });
+      const narrow = proxy.refuse('contoso-kv.vault.azure.net', { kind: 'status', status: 403 });
+      assert.equal(await connectStatus(proxy, vaultTarget), 403);
+      assert.equal(await connectStatus(proxy, 'other-kv.vault.azure.net:443'), 502);
+      narrow.remove();
+      assert.equal(await connectStatus(proxy, vaultTarget), 502);
+      wide.remove();
+      assert.equal(await connectStatus(proxy, vaultTarget), 200);
+      assert.deepEqual([narrow.applied, wide.applied], [1, 2]);
+      assert.deepEqual(proxy.refusedByRule.slice(-3), [
+        vaultTarget,
+        'other-kv.vault.azure.net:443',
+        vaultTarget,
+      ]);
+    });
   });
 
   it('matches wildcards on whole labels only', () => {
