@@ -318,15 +318,15 @@ function interceptWholeAnswer(response: ServerResponse, rewrite: (answer: HeldAn
     headers: Record<string, string | number | readonly string[]>,
   ) => ServerResponse;
   let status = 200;
-  let headers: Record<string, string | number | readonly string[]> = {};
-  response.writeHead = ((code: number, ...rest: unknown[]) => {
+  const headers: Record<string, string | number | readonly string[]> = {};
+  response.writeHead = (code: number, ...rest: unknown[]) => {
     status = code;
     const given = rest.find((item) => typeof item === 'object' && item !== null);
     if (given !== undefined)
       for (const [name, value] of Object.entries(given as Record<string, string | number | string[]>))
         headers[name.toLowerCase()] = value;
     return response;
-  }) as ServerResponse['writeHead'];
+  };
   interceptBody(response, (res, body, finish) => {
     for (const name of res.getHeaderNames()) {
       const value = res.getHeader(name);
