@@ -3,8 +3,9 @@
 // page, then fetch 20 at a time), with the same warm SecretClient against the same sandbox vault.
 import { ClientSecretCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
-import { pooledProxyTunnelPolicy } from '../tasks/common/httpOptions';
-import { fetchAllSecrets, type SecretReader } from '../tasks/fetch-keyvault-secrets/fetch';
+import { ConcurrencyLimit } from '../tasks/common/concurrency';
+import { proxyTunnelPolicy } from '../tasks/common/proxy';
+import { readAllSecrets, type SecretReader } from '../tasks/fetch-keyvault-secrets/readVault';
 import { spawn } from 'node:child_process';
 import dns from 'node:dns';
 import * as path from 'node:path';
@@ -85,7 +86,7 @@ async function listOnly(client: SecretReader): Promise<number> {
 function pipelined(concurrency: number, note = ''): Approach {
   return {
     name: `pipelined, concurrency ${concurrency}${note}`,
-    run: async (c) => (await fetchAllSecrets(c, { concurrency, now: new Date() })).fetched.length,
+    run: async (c) => (await readAllSecrets(c, { limit: new ConcurrencyLimit(concurrency), now: new Date() })).fetched.length,
     floor: (pages, latency) =>
       Math.max(
         pages * latency + Math.ceil(KEY_VAULT_MAX_PAGE_SIZE / concurrency) * latency,
@@ -147,7 +148,7 @@ async function measure(latencyMs: number, mode: Mode): Promise<number[]> {
     const options =
       mode === 'sdkProxy'
         ? {}
-        : { additionalPolicies: [{ policy: pooledProxyTunnelPolicy, position: 'perRetry' as const }] };
+        : { additionalPolicies: [{ policy: proxyTunnelPolicy, position: 'perRetry' as const }] };
     const client = new SecretClient(
       vault.vaultUrl,
       new ClientSecretCredential(vault.tenantId, vault.clientId, vault.secret, options),

@@ -8,6 +8,7 @@ import {
   REPO_ROOT,
   TASKS_DIR,
   readJson,
+  shippedTaskManifest,
   taskFolders,
   writeJson,
   type TaskManifest,
@@ -20,15 +21,26 @@ interface PackageJson {
   version: string;
 }
 
-export async function bundleTasks(): Promise<void> {
+export interface BundleOptions {
+  /** Where the extension is staged; dist/extension unless a test builds a variant beside it. */
+  readonly outDir?: string;
+  /**
+   * false builds a variant with every retry of tasks/common/retry.ts switched off, which the fault
+   * campaigns use to show that they can tell a task that retries from one that does not.
+   */
+  readonly retries?: boolean;
+}
+
+export async function bundleTasks(options: BundleOptions = {}): Promise<void> {
+  const outDir = options.outDir ?? EXTENSION_STAGING_DIR;
   const version = readJson<PackageJson>(path.join(REPO_ROOT, 'package.json')).version;
   const [, minor, patch] = version.split('.').map(Number);
-  fs.rmSync(EXTENSION_STAGING_DIR, { recursive: true, force: true });
+  fs.rmSync(outDir, { recursive: true, force: true });
 
   await Promise.all(
     taskFolders().map(async (folder) => {
       const source = path.join(TASKS_DIR, folder);
-      const target = path.join(EXTENSION_STAGING_DIR, 'tasks', folder);
+      const target = path.join(outDir, 'tasks', folder);
       await esbuild.build({
         entryPoints: [path.join(source, 'index.ts')],
         outfile: path.join(target, 'index.js'),
@@ -41,8 +53,9 @@ export async function bundleTasks(): Promise<void> {
         sourcemap: false,
         legalComments: 'none',
         logLevel: 'warning',
+        define: { AKS_DELIVERY_RETRIES: options.retries === false ? 'false' : 'true' },
       });
-      const manifest = readJson<TaskManifest>(path.join(source, 'task.json'));
+      const manifest = shippedTaskManifest(folder);
       // Task minor/patch follow the extension's, so every release carries new task versions.
       manifest.version = { Major: manifest.version.Major, Minor: minor ?? 0, Patch: patch ?? 0 };
       writeJson(path.join(target, 'task.json'), manifest);
@@ -57,9 +70,9 @@ export async function bundleTasks(): Promise<void> {
   );
 
   for (const file of ['vss-extension.json', 'overview.md', 'LICENSE', 'CHANGELOG.md']) {
-    fs.copyFileSync(path.join(REPO_ROOT, file), path.join(EXTENSION_STAGING_DIR, file));
+    fs.copyFileSync(path.join(REPO_ROOT, file), path.join(outDir, file));
   }
-  fs.cpSync(path.join(REPO_ROOT, 'images'), path.join(EXTENSION_STAGING_DIR, 'images'), { recursive: true });
+  fs.cpSync(path.join(REPO_ROOT, 'images'), path.join(outDir, 'images'), { recursive: true });
 }
 
 if (require.main === module) {

@@ -2,10 +2,10 @@
 // mock runner look for it (L0 tests run the tsc output).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BUILD_DIR, TASKS_DIR, taskFolders } from './layout';
+import { BUILD_DIR, shippedTaskManifest, taskFolders, writeJson } from './layout';
 
 for (const folder of taskFolders()) {
   const target = path.join(BUILD_DIR, 'tasks', folder);
   fs.mkdirSync(target, { recursive: true });
-  fs.copyFileSync(path.join(TASKS_DIR, folder, 'task.json'), path.join(target, 'task.json'));
+  writeJson(path.join(target, 'task.json'), shippedTaskManifest(folder));
 }

@@ -48,3 +48,18 @@ function findRoot(start: string): string {
   }
   return dir;
 }
+
+/** Messages every task shares, written once in tasks/common/messages.json. */
+export function commonMessages(): Record<string, string> {
+  return readJson<Record<string, string>>(path.join(TASKS_DIR, 'common', 'messages.json'));
+}
+
+/**
+ * A task's task.json as it ships: the shared messages merged into its own. A task's own message
+ * with the same key wins, so a task can say a shared thing its own way.
+ */
+export function shippedTaskManifest(folder: string): TaskManifest {
+  const manifest = readJson<TaskManifest>(path.join(TASKS_DIR, folder, 'task.json'));
+  manifest.messages = { ...commonMessages(), ...manifest.messages };
+  return manifest;
+}

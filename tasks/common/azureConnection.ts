@@ -75,6 +75,11 @@ export function readAzureConnection(inputName: string, connectionId: string): Az
       if ((auth('authenticationType') ?? 'spnKey').toLowerCase() === 'spncertificate') {
         const certificatePem = requireAuth('servicePrincipalCertificate', 'service principal certificate');
         registerSecret(certificatePem);
+        // @azure/identity would only say "the file at the specified path" lacks a certificate.
+        if (!/-----BEGIN CERTIFICATE-----/.test(certificatePem))
+          throw userError('ConnectionCertificateIncomplete', connectionId, 'certificate');
+        if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(certificatePem))
+          throw userError('ConnectionCertificateIncomplete', connectionId, 'private key');
         authentication = { kind: 'servicePrincipalCertificate', tenantId, clientId, certificatePem };
       } else {
         const secret = requireAuth('serviceprincipalkey', 'service principal key');

@@ -7,14 +7,14 @@ import {
   type TokenCredentialOptions,
 } from '@azure/identity';
 import type { AzureConnection } from './azureConnection';
-import { azureClientOptions } from './httpOptions';
+import { azureClientOptions } from './azureClientOptions';
 
 /** The @azure/identity credential for a connection, talking to its cloud's authority through the agent's proxy. */
 export function createCredential(connection: AzureConnection): TokenCredential {
   const { cloud, authentication } = connection;
   const options: TokenCredentialOptions = {
     authorityHost: cloud.authorityHost,
-    ...azureClientOptions(cloud.authorityHost),
+    ...azureClientOptions(cloud.authorityHost, 'entraId'),
   };
   switch (authentication.kind) {
     case 'servicePrincipalSecret':

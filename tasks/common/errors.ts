@@ -15,3 +15,8 @@ export class UserError extends Error {
 export function userError(key: string, ...params: unknown[]): UserError {
   return new UserError(tl.loc(key, ...params));
 }
+
+/** The first line of a message: a result line is one line, and what follows may be a stack or a body. */
+export function firstLine(text: string | undefined): string {
+  return (text ?? '').split(/\r?\n/)[0]?.trim() ?? '';
+}

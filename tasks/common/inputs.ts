@@ -74,11 +74,6 @@ export class InputReader<Name extends string> {
     if (!tl.filePathSupplied(name)) return undefined;
     return this.optional(name);
   }
-
-  /** The id of the service connection chosen in `name` (a required input). */
-  connection(name: Name): string {
-    return this.required(name);
-  }
 }
 
 export function splitLines(text: string): string[] {

@@ -1,22 +1,33 @@
 import * as tl from 'azure-pipelines-task-lib/task';
 
 /**
- * The forms of a secret that could appear in a log: the value, each of its lines (the agent masks
- * line by line), its JSON-escaped form, and for a JSON object or array every string inside it
- * (tools print parts of JSON secrets). Forms shorter than three characters are not worth masking:
- * they would blank out ordinary log text and protect nothing.
+ * The forms of a secret that could appear in a log, and nothing more, so masking does not blank
+ * ordinary words out of the whole job's log:
+ * - the value itself, and each of its lines (the agent masks line by line; lines end at \n, \r\n
+ *   or a lone \r), and its JSON-escaped form;
+ * - in a JSON value, the strings under secret-like keys (`password`, `clientSecret`, `sasToken`,
+ *   `connectionString`, …), which tools print on their own; not `region: westeurope`;
+ * - in a PEM value, every line but the certificates and public keys, which are public, and the
+ *   `-----BEGIN …-----` markers.
+ * Forms shorter than three characters are not worth masking: they would blank out ordinary log
+ * text and protect nothing.
  */
 export function secretForms(value: string): string[] {
   const forms = new Set<string>();
-  // The agent masks line by line and refuses a multi-line secret, so only single lines are forms.
   const add = (form: string): void => {
     if (form.trim().length >= 3 && !/[\r\n]/.test(form)) forms.add(form);
   };
   add(value);
-  for (const line of value.split(/\r?\n/)) add(line.trim());
-  const escaped = JSON.stringify(value).slice(1, -1);
-  if (escaped !== value) add(escaped);
-  for (const leaf of jsonStringLeaves(value)) add(leaf);
+  const lines = value.split(/\r\n|\r|\n/);
+  if (lines.length > 1) {
+    for (const line of withoutPublicPem(lines)) add(line.trim());
+    const escaped = JSON.stringify(value).slice(1, -1);
+    add(escaped);
+  } else {
+    const escaped = JSON.stringify(value).slice(1, -1);
+    if (escaped !== value) add(escaped);
+  }
+  for (const leaf of secretJsonLeaves(value)) add(leaf);
   return [...forms];
 }
 
@@ -27,7 +38,31 @@ export function registerSecret(value: string): void {
   }
 }
 
-function jsonStringLeaves(text: string): string[] {
+const PEM_MARKER = /^-----(BEGIN|END) ([A-Z0-9 ]+)-----$/;
+
+/**
+ * The lines of a value less what PEM makes public: `-----BEGIN …-----` markers and the lines of
+ * certificate and public-key blocks. Everything else, private keys of every kind included, stays.
+ */
+function withoutPublicPem(lines: readonly string[]): string[] {
+  const kept: string[] = [];
+  let inPublicBlock = false;
+  for (const line of lines) {
+    const marker = PEM_MARKER.exec(line.trim());
+    if (marker !== null) {
+      const label = marker[2] ?? '';
+      inPublicBlock = marker[1] === 'BEGIN' && (label.includes('CERTIFICATE') || label.includes('PUBLIC KEY'));
+      continue;
+    }
+    if (!inPublicBlock) kept.push(line);
+  }
+  return kept;
+}
+
+const SECRET_LIKE_KEY = /pass|pwd|secret|token|key|credential|connection.?string|private|signature|sas|auth|cert/i;
+
+/** Strings in a JSON value whose key (or an enclosing key) sounds like a secret. */
+function secretJsonLeaves(text: string): string[] {
   const trimmed = text.trim();
   if (!(trimmed.startsWith('{') || trimmed.startsWith('['))) return [];
   let parsed: unknown;
@@ -37,11 +72,15 @@ function jsonStringLeaves(text: string): string[] {
     return [];
   }
   const leaves: string[] = [];
-  const walk = (node: unknown): void => {
-    if (typeof node === 'string') leaves.push(node);
-    else if (Array.isArray(node)) node.forEach(walk);
-    else if (node !== null && typeof node === 'object') Object.values(node).forEach(walk);
+  const walk = (node: unknown, underSecretKey: boolean): void => {
+    if (typeof node === 'string') {
+      if (underSecretKey) leaves.push(node);
+    } else if (Array.isArray(node)) {
+      for (const item of node) walk(item, underSecretKey);
+    } else if (node !== null && typeof node === 'object') {
+      for (const [key, child] of Object.entries(node)) walk(child, underSecretKey || SECRET_LIKE_KEY.test(key));
+    }
   };
-  walk(parsed);
+  walk(parsed, false);
   return leaves;
 }

@@ -93,13 +93,13 @@ function readClusterConnection(input: InputReader<InputName>): ClusterConnection
     case 'azureResourceManager':
       return {
         kind: 'azureResourceManager',
-        connection: readAzureConnection('azureSubscription', input.connection('azureSubscription')),
+        connection: readAzureConnection('azureSubscription', input.required('azureSubscription')),
         resourceGroup: input.required('resourceGroup'),
         cluster: input.required('cluster'),
         useClusterAdmin: input.boolean('useClusterAdmin', false),
       };
     case 'kubernetesServiceConnection': {
-      const endpointId = input.connection('kubernetesServiceConnection');
+      const endpointId = input.required('kubernetesServiceConnection');
       if (tl.getEndpointAuthorizationScheme(endpointId, true) === undefined) {
         throw userError('ConnectionNotFound', 'kubernetesServiceConnection', endpointId);
       }

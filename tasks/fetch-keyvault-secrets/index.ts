@@ -1,8 +1,10 @@
 import * as path from 'node:path';
 import * as tl from 'azure-pipelines-task-lib/task';
+import { ConcurrencyLimit } from '../common/concurrency';
 import { runTask } from '../common/taskRunner';
-import { createSecretClient, fetchKeyVaultSecrets } from './fetchSecrets';
+import { createSecretClient } from './readVault';
 import { readInputs, readRunAsPreJob } from './inputs';
+import { fetchKeyVaultSecrets } from './setVariables';
 
 // The pre-job handler's entry (prejob.js) sets this before loading us.
 const isPreJobPhase = process.env['AKS_DELIVERY_TASK_PHASE'] === 'prejob';
@@ -14,5 +16,6 @@ void runTask(path.join(__dirname, 'task.json'), async () => {
     return;
   }
   const inputs = readInputs();
-  await fetchKeyVaultSecrets(inputs, createSecretClient(inputs));
+  const limit = new ConcurrencyLimit(inputs.concurrency);
+  await fetchKeyVaultSecrets(inputs, createSecretClient(inputs, limit), limit);
 });

@@ -1,3 +1,4 @@
+import * as tl from 'azure-pipelines-task-lib/task';
 import { readAzureConnection, type AzureConnection } from '../common/azureConnection';
 import { userError } from '../common/errors';
 import { InputReader } from '../common/inputs';
@@ -27,9 +28,13 @@ export interface FetchKeyVaultSecretsInputs {
   readonly selection: SecretSelection;
   readonly envSafeNames: boolean;
   readonly failOnMissing: boolean;
-  readonly runAsPreJob: boolean;
   readonly concurrency: number;
+  /** The pipeline set System.UnsafeAllowMultilineSecret: the agent then accepts multi-line secret variables. */
+  readonly allowMultilineSecrets: boolean;
 }
+
+/** Concurrency adapts to throttling (tasks/common/concurrency.ts), so a high default is safe. */
+export const DEFAULT_CONCURRENCY = 32;
 
 // Key Vault's rules: 3–24 characters, letters, digits and dashes, starting with a letter.
 const VAULT_NAME = /^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/;
@@ -39,15 +44,15 @@ const VARIABLE_NAME = /^[A-Za-z0-9_.-]+$/;
 
 export function readInputs(): FetchKeyVaultSecretsInputs {
   const input = new InputReader<InputName>();
-  const connection = readAzureConnection('azureSubscription', input.connection('azureSubscription'));
+  const connection = readAzureConnection('azureSubscription', input.required('azureSubscription'));
   return {
     connection,
     vaultUrl: vaultUrlOf(input.required('keyVaultName'), connection.cloud.keyVaultDnsSuffix),
     selection: parseSecretSelection(input.list('secrets')),
     envSafeNames: input.boolean('envSafeNames', true),
     failOnMissing: input.boolean('failOnMissing', true),
-    runAsPreJob: readRunAsPreJob(),
-    concurrency: input.integer('concurrency', 16, { min: 1, max: 64 }),
+    concurrency: input.integer('concurrency', DEFAULT_CONCURRENCY, { min: 1, max: 64 }),
+    allowMultilineSecrets: tl.getVariable('System.UnsafeAllowMultilineSecret')?.toLowerCase() === 'true',
   };
 }
 
@@ -90,7 +95,19 @@ export function parseSecretSelection(items: readonly string[]): SecretSelection 
     const variableName = (colon < 0 ? item : item.slice(colon + 1)).trim();
     if (!SECRET_NAME.test(secretName)) throw userError('InvalidSecretName', secretName);
     if (!VARIABLE_NAME.test(variableName)) throw userError('InvalidVariableName', variableName, secretName);
+    if (isReservedVariableName(variableName)) throw userError('ReservedVariableName', variableName);
     return { secretName, variableName };
   });
   return { kind: 'named', requests };
+}
+
+/**
+ * Names the agent owns: the predefined variables (`System.AccessToken`, `Build.SourceBranch`, …),
+ * some read-only, all meaning something to other tasks.
+ */
+const RESERVED_PREFIXES = ['system.', 'agent.', 'build.', 'release.', 'pipeline.', 'environment.', 'resources.', 'task.'];
+
+export function isReservedVariableName(name: string): boolean {
+  const lower = name.toLowerCase();
+  return RESERVED_PREFIXES.some((prefix) => lower.startsWith(prefix));
 }

@@ -47,7 +47,7 @@ export interface PromoteImageInputs {
 
 export function readInputs(): PromoteImageInputs {
   const input = new InputReader<InputName>();
-  const sourceConnectionId = input.connection('sourceAzureSubscription');
+  const sourceConnectionId = input.required('sourceAzureSubscription');
   const sourceConnection = readAzureConnection('sourceAzureSubscription', sourceConnectionId);
   const targetConnectionId = input.optional('targetAzureSubscription') ?? sourceConnectionId;
   const targetConnection =

@@ -4,7 +4,7 @@
 // clear line and set nothing; no run may print a value. `npm run campaign -- keyVault --seeds 200`.
 import { runTaskAsAgent, type TaskRun } from '../../scripts/agent';
 import type { EndpointDefinition } from '../../scripts/agentEnvironment';
-import { planVariables } from '../../tasks/fetch-keyvault-secrets/variables';
+import { planVariables } from '../../tasks/fetch-keyvault-secrets/variableNames';
 import { startBase, type SandboxBase } from '../sandbox/base';
 import { startEntra, type EntraServer } from '../sandbox/entra';
 import { FaultPlan, mulberry32 } from '../sandbox/faults';

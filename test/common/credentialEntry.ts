@@ -9,7 +9,7 @@ import { runTask } from '../../tasks/common/taskRunner';
 void runTask(path.resolve(__dirname, '..', '..', 'tasks', 'fetch-keyvault-secrets', 'task.json'), () => {
   const connection = readAzureConnection(
     'azureSubscription',
-    new InputReader<'azureSubscription'>().connection('azureSubscription'),
+    new InputReader<'azureSubscription'>().required('azureSubscription'),
   );
   createCredential(connection);
   console.log(`##l0-cloud ${JSON.stringify(connection.cloud)}`);

@@ -8,18 +8,41 @@ describe('secretForms', () => {
 
   it('gives every line of a multi-line value and its JSON-escaped form, never a multi-line form', () => {
     const forms = secretForms('line-one\nline-two\r\n  line-three  ');
-    assert.ok(forms.includes('line-one') && forms.includes('line-two') && forms.includes('line-three'));
-    assert.ok(forms.includes('line-one\\nline-two\\r\\n  line-three  '));
-    assert.ok(forms.every((form) => !/[\r\n]/.test(form)));
+    assert.deepEqual(forms.sort(), ['line-one', 'line-one\\nline-two\\r\\n  line-three  ', 'line-three', 'line-two'].sort());
   });
 
-  it('gives every string inside a JSON secret', () => {
-    const forms = secretForms('{"user":"admin-user","password":"s3cr3t!","nested":{"keys":["key-one"]}}');
-    for (const leaf of ['admin-user', 's3cr3t!', 'key-one']) assert.ok(forms.includes(leaf), leaf);
+  it('splits lines at a lone carriage return too', () => {
+    const forms = secretForms('part-one\rpart-two');
+    assert.ok(forms.includes('part-one') && forms.includes('part-two'), forms.join(' | '));
+  });
+
+  it('gives the strings under secret-like keys of a JSON secret, not ordinary values', () => {
+    const forms = secretForms(
+      '{"user":"admin-user","password":"s3cr3t!","region":"westeurope","enabled":"true","nested":{"apiKeys":["key-one"]},"db":{"connectionString":"Server=x;Pwd=y"}}',
+    );
+    for (const leaf of ['s3cr3t!', 'key-one', 'Server=x;Pwd=y']) assert.ok(forms.includes(leaf), leaf);
+    for (const word of ['admin-user', 'westeurope', 'true']) assert.ok(!forms.includes(word), word);
+  });
+
+  it('masks the private key of a PEM, not its certificate or the markers', () => {
+    const pem = [
+      '-----BEGIN CERTIFICATE-----',
+      'MIIBcertificateLineOne',
+      'MIIBcertificateLineTwo',
+      '-----END CERTIFICATE-----',
+      '-----BEGIN PRIVATE KEY-----',
+      'MIIEprivateKeyLineOne',
+      'MIIEprivateKeyLineTwo',
+      '-----END PRIVATE KEY-----',
+    ].join('\n');
+    const forms = secretForms(pem);
+    assert.ok(forms.includes('MIIEprivateKeyLineOne') && forms.includes('MIIEprivateKeyLineTwo'));
+    for (const publicLine of ['MIIBcertificateLineOne', '-----BEGIN CERTIFICATE-----', '-----END PRIVATE KEY-----'])
+      assert.ok(!forms.includes(publicLine), publicLine);
   });
 
   it('skips forms too short to mask usefully', () => {
-    assert.deepEqual(secretForms('{"a":"xy","b":"long-enough"}').includes('xy'), false);
+    assert.deepEqual(secretForms('{"password":"xy","token":"long-enough"}').includes('xy'), false);
     assert.deepEqual(secretForms('ab'), []);
   });
 });

@@ -171,9 +171,17 @@ describe('FetchKeyVaultSecrets (L0)', () => {
     assert.equal(secretVariables(result).size, 0);
   });
 
-  it('registers every line of a multi-line value and every string of a JSON value before anything prints them', async () => {
-    const pem = '-----BEGIN KEY-----\nAAAAlineone\nBBBBlinetwo\n-----END KEY-----';
-    const json = '{"user":"svc-deploy","password":"Js0nP@ss"}';
+  it('registers the private lines of a PEM and the secret strings of a JSON value before anything prints them, and not public ones', async () => {
+    const pem = [
+      '-----BEGIN CERTIFICATE-----',
+      'MIIBpublicCertificateLine',
+      '-----END CERTIFICATE-----',
+      '-----BEGIN PRIVATE KEY-----',
+      'AAAAlineone',
+      'BBBBlinetwo',
+      '-----END PRIVATE KEY-----',
+    ].join('\n');
+    const json = '{"user":"svc-deploy","password":"Js0nP@ss","region":"westeurope"}';
     const result = await run(
       { secrets: 'tls-key, db-json' },
       {
@@ -185,7 +193,13 @@ describe('FetchKeyVaultSecrets (L0)', () => {
       { 'System.UnsafeAllowMultilineSecret': 'true' },
     );
     assert.ok(result.succeeded, failureMessage(result));
-    assertRegisteredBeforeUse(result, [pem, json, 'svc-deploy', 'Js0nP@ss']);
+    assertRegisteredBeforeUse(result, ['AAAAlineone\nBBBBlinetwo', json, 'Js0nP@ss']);
+    const registered = result.stdout
+      .split(/\r?\n/)
+      .filter((line) => line.startsWith('##vso[task.setsecret]'))
+      .map((line) => line.slice('##vso[task.setsecret]'.length));
+    for (const publicText of ['MIIBpublicCertificateLine', '-----BEGIN CERTIFICATE-----', '-----END PRIVATE KEY-----', 'svc-deploy', 'westeurope'])
+      assert.ok(!registered.includes(publicText), `${publicText} is not masked`);
     assert.equal(secretVariables(result).get('tls-key'), pem);
   });
 
@@ -211,12 +225,18 @@ describe('FetchKeyVaultSecrets (L0)', () => {
     assert.deepEqual(result.warnings, ['loc_mock_EmptySecret empty-one']);
   });
 
-  it('gives the SDK the vault URL from the cloud’s suffix and a retry policy', async () => {
+  it('gives the SDK the vault URL from the cloud’s suffix and our retry policy in place of its own', async () => {
     const result = await run({ secrets: 'a-b' }, { secrets: [{ name: 'a-b', value: 'v' }] });
-    const constructed = recordedKeyVaultCalls(result.stdout).find((c) => c.call === 'constructor')
-      ?.detail as { vaultUrl: string; options: { retryOptions: { maxRetries: number } } };
+    const constructed = recordedKeyVaultCalls(result.stdout).find((c) => c.call === 'constructor')?.detail as {
+      vaultUrl: string;
+      options: { retryOptions: { maxRetries: number }; additionalPolicies: { policy: { name: string } }[] };
+    };
     assert.equal(constructed.vaultUrl, 'https://contoso-kv.vault.azure.net/');
-    assert.ok(constructed.options.retryOptions.maxRetries >= 3);
+    assert.equal(constructed.options.retryOptions.maxRetries, 0);
+    assert.deepEqual(
+      constructed.options.additionalPolicies.map((entry) => entry.policy.name),
+      ['aksDeliveryRetry', 'aksDeliveryProxyTunnels'],
+    );
   });
 
   const forbidden = (innerCode: string): FakeVault => ({
@@ -260,19 +280,19 @@ describe('FetchKeyVaultSecrets (L0)', () => {
       `loc_mock_SignInFailed ${CONNECTION} AADSTS7000215: Invalid client secret provided.`,
     ],
     [
-      'the vault answers 500 after the SDK’s retries',
-      { secrets: [], listError: { statusCode: 500, code: 'InternalError', message: 'Boom' } },
-      'loc_mock_KeyVaultRequestFailed contoso-kv 500 Boom',
+      'the vault answers 500 after the retries, naming its error code and never its message',
+      { secrets: [], listError: { statusCode: 500, code: 'InternalError', message: 'Boom: value=s3cr3t' } },
+      'loc_mock_KeyVaultRequestFailed contoso-kv 500 InternalError',
     ],
     [
       'the connection keeps breaking off mid-answer, retries included',
-      { secrets: [], listError: { code: 'PARSE_ERROR', message: 'Error reading response as text: aborted' } },
-      'loc_mock_KeyVaultConnectionFailed contoso-kv Error reading response as text: aborted',
+      { secrets: [], listError: { code: 'AKS_DELIVERY_BROKEN_RESPONSE', message: 'cut off' } },
+      "loc_mock_ResponseBroken Key Vault 'contoso-kv'",
     ],
     [
-      'the connection is refused after the SDK’s retries',
+      'the connection is refused after the retries',
       { secrets: [], listError: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 10.0.0.4:443' } },
-      'loc_mock_KeyVaultConnectionFailed contoso-kv connect ECONNREFUSED 10.0.0.4:443',
+      "loc_mock_ConnectionFailed Key Vault 'contoso-kv' ECONNREFUSED",
     ],
   ];
   for (const [what, fakeVault, expected] of explained) {

@@ -1,7 +1,11 @@
 import { setMaxListeners } from 'node:events';
-import type { KeyVaultSecret, SecretClient, SecretProperties } from '@azure/keyvault-secrets';
+import { SecretClient, type KeyVaultSecret, type SecretProperties } from '@azure/keyvault-secrets';
+import { azureClientOptions } from '../common/azureClientOptions';
 import { ConcurrencyLimit } from '../common/concurrency';
-import { isBrokenResponse, isSecretDisabled, isSecretNotFound } from './keyVaultErrors';
+import { createCredential } from '../common/credential';
+import { registerSecret } from '../common/secrets';
+import type { FetchKeyVaultSecretsInputs } from './inputs';
+import { isSecretDisabled, isSecretNotFound } from './keyVaultErrors';
 
 /** What we need of SecretClient; a narrow surface keeps tests honest about what is called. */
 export type SecretReader = Pick<SecretClient, 'listPropertiesOfSecrets' | 'getSecret'>;
@@ -24,6 +28,27 @@ export interface FetchOutcome {
   readonly skipped: readonly SkippedSecret[];
 }
 
+export interface ReadOptions {
+  readonly limit: ConcurrencyLimit;
+  readonly now: Date;
+}
+
+/**
+ * A SecretClient through the agent's proxy, with our retries and per-try timeout. Throttled answers
+ * lower `limit` and successes raise it again, so a busy vault is asked less often rather than
+ * given up on.
+ */
+export function createSecretClient(inputs: FetchKeyVaultSecretsInputs, limit: ConcurrencyLimit): SecretClient {
+  return new SecretClient(
+    inputs.vaultUrl,
+    createCredential(inputs.connection),
+    azureClientOptions(inputs.vaultUrl, 'keyVault', {
+      onThrottled: () => limit.throttled(),
+      onSuccess: () => limit.succeeded(),
+    }),
+  );
+}
+
 /** One abort signal serves every request of a run, so it carries one listener per request in flight. */
 function sharedAbortController(): AbortController {
   const controller = new AbortController();
@@ -43,16 +68,27 @@ export function unusableReason(
   return undefined;
 }
 
+/** Why a fetch failed when the secret is simply not there to use; undefined for a real failure. */
+function skipReasonOfFailure(error: unknown): SkipReason | undefined {
+  if (isSecretNotFound(error)) return 'missing';
+  if (isSecretDisabled(error)) return 'disabled';
+  return undefined;
+}
+
+/** Fetches one secret and registers its value with the agent the moment it arrives. */
+async function getAndRegister(client: SecretReader, name: string, abortSignal: AbortSignal): Promise<KeyVaultSecret> {
+  const secret = await client.getSecret(name, { abortSignal });
+  if (secret.value !== undefined) registerSecret(secret.value);
+  return secret;
+}
+
 /**
  * Every usable secret of the vault. Listing and fetching overlap: each page's secrets are fetched
- * while the next page is listed, at most `concurrency` requests at a time. The first failure
- * stops new fetches and is thrown once the ones in flight have settled.
+ * while the next page is listed, within the concurrency limit. A secret listed as usable that is
+ * disabled or deleted by the time it is fetched is skipped like one found disabled while listing.
+ * The first real failure stops new fetches and is thrown once the ones in flight have settled.
  */
-export async function fetchAllSecrets(
-  client: SecretReader,
-  options: { concurrency: number; now: Date },
-): Promise<FetchOutcome> {
-  const limit = new ConcurrencyLimit(options.concurrency);
+export async function readAllSecrets(client: SecretReader, options: ReadOptions): Promise<FetchOutcome> {
   const abort = sharedAbortController();
   const fetched: (FetchedSecret | undefined)[] = [];
   const skipped: SkippedSecret[] = [];
@@ -60,11 +96,17 @@ export async function fetchAllSecrets(
   let failure: { error: unknown } | undefined;
 
   const fetchInto = (index: number, name: string): Promise<void> =>
-    limit
+    options.limit
       .run(async () => {
         if (failure !== undefined) return;
-        const secret = await retryBrokenResponse(() => client.getSecret(name, { abortSignal: abort.signal }));
-        fetched[index] = { name, value: secret.value ?? '' };
+        try {
+          const secret = await getAndRegister(client, name, abort.signal);
+          fetched[index] = { name, value: secret.value ?? '' };
+        } catch (error: unknown) {
+          const reason = skipReasonOfFailure(error);
+          if (reason === undefined) throw error;
+          skipped.push({ name, reason });
+        }
       })
       .catch((error: unknown) => {
         if (failure === undefined) {
@@ -114,22 +156,21 @@ export async function fetchAllSecrets(
  * The named secrets, fetched concurrently. An absent, disabled, expired or not yet valid secret is
  * reported as skipped (the caller decides whether that fails the task); any other error is thrown.
  */
-export async function fetchNamedSecrets(
+export async function readNamedSecrets(
   client: SecretReader,
   names: readonly string[],
-  options: { concurrency: number; now: Date },
+  options: ReadOptions,
 ): Promise<FetchOutcome> {
-  const limit = new ConcurrencyLimit(options.concurrency);
   const abort = sharedAbortController();
   const results = await Promise.all(
     [...new Set(names)].map((name) =>
-      limit.run(async (): Promise<FetchedSecret | SkippedSecret> => {
+      options.limit.run(async (): Promise<FetchedSecret | SkippedSecret> => {
         let secret: KeyVaultSecret;
         try {
-          secret = await retryBrokenResponse(() => client.getSecret(name, { abortSignal: abort.signal }));
+          secret = await getAndRegister(client, name, abort.signal);
         } catch (error: unknown) {
-          if (isSecretNotFound(error)) return { name, reason: 'missing' };
-          if (isSecretDisabled(error)) return { name, reason: 'disabled' };
+          const reason = skipReasonOfFailure(error);
+          if (reason !== undefined) return { name, reason };
           abort.abort();
           throw error;
         }
@@ -144,62 +185,31 @@ export async function fetchNamedSecrets(
   };
 }
 
-const BROKEN_RESPONSE_ATTEMPTS = 3;
-
-async function retryBrokenResponse<T>(request: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await request();
-    } catch (error: unknown) {
-      if (attempt >= BROKEN_RESPONSE_ATTEMPTS || !isBrokenResponse(error)) throw error;
-    }
-  }
-}
-
 /**
- * The vault's pages of secret properties, each secret once. A listing whose response breaks off is
- * listed again from the start, skipping the secrets already yielded: SecretClient's pages carry no
- * continuation token (its page mapping drops it) and only the first page's response reaches
- * `onResponse`, so there is no link to resume from. Three breaks without a new secret in between
- * fail the listing. A failed first page's error body is put back on the error: the pager drops it,
- * and it is what tells an RBAC refusal from an access-policy or firewall one.
+ * The vault's pages of secret properties. Each page's request is retried on its own by the
+ * client's retry policy (tasks/common/retry.ts), a cut-off body included. A failed first page's
+ * error body is put back on the error: the pager drops it, and its code is what tells an RBAC
+ * refusal from an access-policy or firewall one.
  */
-async function* listPages(
-  client: SecretReader,
-  abortSignal: AbortSignal,
-): AsyncGenerator<SecretProperties[]> {
-  const yielded = new Set<string>();
+async function* listPages(client: SecretReader, abortSignal: AbortSignal): AsyncGenerator<SecretProperties[]> {
   let errorBody: unknown;
-  const onResponse = (response: {
-    status: number;
-    parsedBody?: unknown;
-    bodyAsText?: string | null;
-  }): void => {
+  const onResponse = (response: { status: number; parsedBody?: unknown; bodyAsText?: string | null }): void => {
     if (response.status >= 400) errorBody = response.parsedBody ?? parseJson(response.bodyAsText);
   };
-  for (let broken = 0; ;) {
-    try {
-      for await (const page of client.listPropertiesOfSecrets({ abortSignal, onResponse }).byPage()) {
-        // Secret names ignore case.
-        const fresh = page.filter((properties) => !yielded.has(properties.name.toLowerCase()));
-        if (fresh.length === 0) continue;
-        for (const properties of fresh) yielded.add(properties.name.toLowerCase());
-        broken = 0;
-        yield fresh;
-      }
-      return;
-    } catch (error: unknown) {
-      if (isBrokenResponse(error) && ++broken < BROKEN_RESPONSE_ATTEMPTS) continue;
-      if (
-        errorBody !== undefined &&
-        error !== null &&
-        typeof error === 'object' &&
-        (error as { details?: unknown }).details === undefined
-      ) {
-        Object.assign(error, { details: errorBody });
-      }
-      throw error;
+  try {
+    for await (const page of client.listPropertiesOfSecrets({ abortSignal, onResponse }).byPage()) {
+      yield page;
     }
+  } catch (error: unknown) {
+    if (
+      errorBody !== undefined &&
+      error !== null &&
+      typeof error === 'object' &&
+      (error as { details?: unknown }).details === undefined
+    ) {
+      Object.assign(error, { details: errorBody });
+    }
+    throw error;
   }
 }
 

@@ -1,19 +1,16 @@
 import * as tl from 'azure-pipelines-task-lib/task';
-import { SecretClient } from '@azure/keyvault-secrets';
-import { createCredential } from '../common/credential';
+import type { ConcurrencyLimit } from '../common/concurrency';
 import { userError } from '../common/errors';
-import { azureClientOptions } from '../common/httpOptions';
-import { registerSecret } from '../common/secrets';
 import {
-  fetchAllSecrets,
-  fetchNamedSecrets,
+  readAllSecrets,
+  readNamedSecrets,
   type FetchOutcome,
   type SecretReader,
   type SkipReason,
-} from './fetch';
+} from './readVault';
 import type { FetchKeyVaultSecretsInputs, SecretRequest } from './inputs';
 import { explainKeyVaultError } from './keyVaultErrors';
-import { planVariables, type VariableAssignment } from './variables';
+import { planVariables, type VariableAssignment } from './variableNames';
 
 /** How a reason reads inside the SecretsUnavailable message. */
 const REASON_TEXT: Readonly<Record<SkipReason, string>> = {
@@ -30,26 +27,18 @@ const SKIP_MESSAGE: Readonly<Record<SkipReason, string>> = {
   missing: 'SkippedMissing',
 };
 
-export function createSecretClient(inputs: FetchKeyVaultSecretsInputs): SecretClient {
-  return new SecretClient(inputs.vaultUrl, createCredential(inputs.connection), {
-    ...azureClientOptions(inputs.vaultUrl),
-    // 429 and 5xx are retried by the SDK's own policy, which honours Retry-After; a few more
-    // tries than its default ride out a throttled vault.
-    retryOptions: { maxRetries: 6, retryDelayInMs: 400, maxRetryDelayInMs: 10_000 },
-  });
-}
-
 /**
  * Fetches the selected secrets and sets them as secret variables. Every value is registered with
- * the agent as soon as it arrives; no variable is set unless every check passed.
+ * the agent as soon as it arrives (readVault.ts); no variable is set unless every check passed.
  */
 export async function fetchKeyVaultSecrets(
   inputs: FetchKeyVaultSecretsInputs,
   client: SecretReader,
+  limit: ConcurrencyLimit,
   now = new Date(),
 ): Promise<void> {
   const { selection } = inputs;
-  const options = { concurrency: inputs.concurrency, now };
+  const options = { limit, now };
   // Named secrets: a collision is known before anything is fetched.
   const namedPlan =
     selection.kind === 'named' ? planVariables(selection.requests, inputs.envSafeNames) : undefined;
@@ -58,16 +47,15 @@ export async function fetchKeyVaultSecrets(
   try {
     outcome =
       selection.kind === 'all'
-        ? await fetchAllSecrets(client, options)
-        : await fetchNamedSecrets(
+        ? await readAllSecrets(client, options)
+        : await readNamedSecrets(
             client,
             selection.requests.map((r) => r.secretName),
             options,
           );
   } catch (error: unknown) {
-    throw explainKeyVaultError(error, inputs.vaultUrl, inputs.connection);
+    throw explainKeyVaultError(error, inputs.vaultUrl, inputs.connection, inputs.concurrency);
   }
-  for (const secret of outcome.fetched) registerSecret(secret.value);
 
   if (selection.kind === 'named' && inputs.failOnMissing && outcome.skipped.length > 0) {
     throw userError(
@@ -91,7 +79,7 @@ export async function fetchKeyVaultSecrets(
   const multiLine = outcome.fetched
     .filter((secret) => /[\r\n]/.test(secret.value))
     .map((secret) => secret.name);
-  if (multiLine.length > 0 && tl.getVariable('System.UnsafeAllowMultilineSecret')?.toLowerCase() !== 'true') {
+  if (multiLine.length > 0 && !inputs.allowMultilineSecrets) {
     throw userError('MultilineSecretNotAllowed', multiLine.join(', '));
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { SecretProperties } from '@azure/keyvault-secrets';
-import { fetchAllSecrets, type SecretReader } from '../../tasks/fetch-keyvault-secrets/fetch';
+import { ConcurrencyLimit } from '../../tasks/common/concurrency';
+import { readAllSecrets, type SecretReader } from '../../tasks/fetch-keyvault-secrets/readVault';
 
 /**
  * Promise steps between a call and its request reaching the socket. The SDK's pager goes through
@@ -29,8 +30,8 @@ class ScriptedVault {
       latencyMs: number;
       failGet?: string;
       failPage?: number;
-      /** Cut this page's body off this many times, as a dropped connection does. */
-      breakPage?: { page: number; times: number };
+      /** Secrets that answer 403 SecretDisabled or 404 SecretNotFound when fetched. */
+      goneOnGet?: Record<string, 'SecretDisabled' | 'SecretNotFound'>;
     },
   ) {}
 
@@ -53,6 +54,12 @@ class ScriptedVault {
       try {
         await this.delay();
         if (name === this.options.failGet) throw Object.assign(new Error('boom'), { statusCode: 500 });
+        const gone = this.options.goneOnGet?.[name];
+        if (gone !== undefined)
+          throw Object.assign(new Error(gone), {
+            statusCode: gone === 'SecretDisabled' ? 403 : 404,
+            details: { error: { code: gone } },
+          });
         return { name, value: `value of ${name}`, properties: { name } };
       } finally {
         this.getsInFlight--;
@@ -69,7 +76,7 @@ class ScriptedVault {
     continuationToken: string | undefined,
     onResponse: ((response: unknown) => void) | undefined,
   ): AsyncGenerator<SecretProperties[]> {
-    const { pageSize, breakPage } = this.options;
+    const { pageSize } = this.options;
     const linkTo = (page: number): string => `https://vault.example/secrets?$skiptoken=${page}`;
     let page = continuationToken === undefined ? 0 : Number(/skiptoken=(\d+)$/.exec(continuationToken)?.[1]);
     while (page < this.pageCount) {
@@ -77,10 +84,6 @@ class ScriptedVault {
       this.log.push(`page ${page}`);
       await this.delay();
       if (page === this.options.failPage) throw Object.assign(new Error('page broke'), { statusCode: 500 });
-      if (page === breakPage?.page && breakPage.times > 0) {
-        breakPage.times--;
-        throw Object.assign(new Error('Error reading response as text: aborted'), { code: 'PARSE_ERROR' });
-      }
       const names = this.names.slice(page * pageSize, (page + 1) * pageSize);
       page++;
       const value = names.map((name) => ({ name, enabled: true }) as SecretProperties);
@@ -96,7 +99,7 @@ class ScriptedVault {
 
 const secretNames = (count: number): string[] => Array.from({ length: count }, (_, i) => `secret-${i}`);
 
-describe('fetchAllSecrets', () => {
+describe('readAllSecrets', () => {
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
   beforeEach(() => {
@@ -109,7 +112,7 @@ describe('fetchAllSecrets', () => {
 
   it('fetches every value, in the order the vault listed them', async () => {
     const vault = new ScriptedVault(secretNames(23), { pageSize: 5, latencyMs: 1 });
-    const outcome = await fetchAllSecrets(vault.reader(), { concurrency: 4, now: new Date() });
+    const outcome = await readAllSecrets(vault.reader(), { limit: new ConcurrencyLimit(4), now: new Date() });
     assert.deepEqual(
       outcome.fetched.map((secret) => [secret.name, secret.value]),
       secretNames(23).map((name) => [name, `value of ${name}`]),
@@ -119,7 +122,7 @@ describe('fetchAllSecrets', () => {
 
   it('sends the request for the next page before the values of the page it has, and fetches while listing', async () => {
     const vault = new ScriptedVault(secretNames(12), { pageSize: 4, latencyMs: 5 });
-    await fetchAllSecrets(vault.reader(), { concurrency: 8, now: new Date() });
+    await readAllSecrets(vault.reader(), { limit: new ConcurrencyLimit(8), now: new Date() });
     const at = (entry: string): number => {
       const index = vault.log.indexOf(entry);
       assert.notEqual(index, -1, `${entry} was never asked for: ${vault.log.join(', ')}`);
@@ -133,60 +136,40 @@ describe('fetchAllSecrets', () => {
 
   it('keeps at most `concurrency` fetches in flight, and uses them all', async () => {
     const vault = new ScriptedVault(secretNames(60), { pageSize: 25, latencyMs: 3 });
-    const outcome = await fetchAllSecrets(vault.reader(), { concurrency: 7, now: new Date() });
+    const outcome = await readAllSecrets(vault.reader(), { limit: new ConcurrencyLimit(7), now: new Date() });
     assert.equal(outcome.fetched.length, 60);
     assert.equal(vault.maxGetsInFlight, 7);
   });
 
   it('stops fetching at the first failure and throws it, leaving no rejection unhandled', async () => {
     const vault = new ScriptedVault(secretNames(30), { pageSize: 5, latencyMs: 2, failGet: 'secret-2' });
-    await assert.rejects(fetchAllSecrets(vault.reader(), { concurrency: 2, now: new Date() }), /boom/);
+    await assert.rejects(readAllSecrets(vault.reader(), { limit: new ConcurrencyLimit(2), now: new Date() }), /boom/);
     assert.equal(vault.getsInFlight, 0);
     assert.ok(!vault.log.includes('get secret-29'), vault.log.join(', '));
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.deepEqual(unhandled, []);
   });
 
-  it('lists again when a page breaks off, and fetches each secret once', async () => {
-    const vault = new ScriptedVault(secretNames(20), {
-      pageSize: 5,
+  it('skips a secret listed as usable that is disabled or deleted by the time it is fetched', async () => {
+    const vault = new ScriptedVault(secretNames(6), {
+      pageSize: 3,
       latencyMs: 1,
-      breakPage: { page: 2, times: 2 },
+      goneOnGet: { 'secret-1': 'SecretDisabled', 'secret-4': 'SecretNotFound' },
     });
-    const outcome = await fetchAllSecrets(vault.reader(), { concurrency: 4, now: new Date() });
+    const outcome = await readAllSecrets(vault.reader(), { limit: new ConcurrencyLimit(4), now: new Date() });
     assert.deepEqual(
       outcome.fetched.map((secret) => secret.name),
-      secretNames(20),
+      ['secret-0', 'secret-2', 'secret-3', 'secret-5'],
     );
-    assert.equal(vault.log.filter((entry) => entry.startsWith('get ')).length, 20, 'no value fetched twice');
-    const pagesAsked = vault.log.filter((entry) => entry.startsWith('page '));
-    assert.deepEqual(pagesAsked, [
-      'page 0',
-      'page 1',
-      'page 2',
-      'page 0',
-      'page 1',
-      'page 2',
-      'page 0',
-      'page 1',
-      'page 2',
-      'page 3',
+    assert.deepEqual(outcome.skipped, [
+      { name: 'secret-1', reason: 'disabled' },
+      { name: 'secret-4', reason: 'missing' },
     ]);
-  });
-
-  it('gives up when a listing breaks off three times without a new secret in between', async () => {
-    const vault = new ScriptedVault(secretNames(20), {
-      pageSize: 5,
-      latencyMs: 1,
-      breakPage: { page: 1, times: 3 },
-    });
-    await assert.rejects(fetchAllSecrets(vault.reader(), { concurrency: 4, now: new Date() }), /aborted/);
-    assert.equal(vault.log.filter((entry) => entry === 'page 1').length, 3);
   });
 
   it('throws a failure of a later page after the fetches in flight have settled', async () => {
     const vault = new ScriptedVault(secretNames(15), { pageSize: 5, latencyMs: 2, failPage: 2 });
-    await assert.rejects(fetchAllSecrets(vault.reader(), { concurrency: 16, now: new Date() }), /page broke/);
+    await assert.rejects(readAllSecrets(vault.reader(), { limit: new ConcurrencyLimit(16), now: new Date() }), /page broke/);
     assert.ok(vault.log.includes('get secret-0'), vault.log.join(', '));
     assert.equal(vault.getsInFlight, 0);
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { envSafeName, planVariables } from '../../tasks/fetch-keyvault-secrets/variables';
+import { envSafeName, planVariables } from '../../tasks/fetch-keyvault-secrets/variableNames';
 
 describe('envSafeName', () => {
   it('upper-cases and turns other characters into underscores', () => {
