@@ -1,0 +1,314 @@
+import type { Readable } from 'node:stream';
+import { MANIFEST_ACCEPT, MEDIA_TYPES, sha256Of, type Descriptor, type RawManifest } from './manifests';
+import { RegistryAuthenticator, type RegistryCredentials } from './registryAuth';
+import {
+  headerOf,
+  readLimited,
+  send,
+  sendOnce,
+  statusError,
+  type HttpRequest,
+  type HttpResponse,
+  type HttpSettings,
+} from './registryHttp';
+
+/** ACR refuses manifests over 4 MiB; anything larger is not a manifest we can copy. */
+const MANIFEST_LIMIT = 4 * 1024 * 1024;
+
+export type RegistryAction = 'pull' | 'push';
+
+/** The registry turned a request down even with a token for its scope: the identity lacks a right. */
+export class RegistryAccessError extends Error {
+  constructor(
+    readonly registry: string,
+    readonly repository: string,
+    readonly action: RegistryAction,
+    readonly statusCode: number,
+  ) {
+    super(`${registry}: ${action} on ${repository} was refused (HTTP ${statusCode})`);
+    this.name = 'RegistryAccessError';
+  }
+}
+
+/** A digest the registry answered with is not the one asked for or computed. */
+export class DigestMismatchError extends Error {
+  // retry.ts retries this code: a cut-off or corrupted transfer is worth another try.
+  readonly code = 'AKS_DELIVERY_BROKEN_RESPONSE';
+  constructor(
+    readonly what: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`${what}: expected ${expected}, got ${actual}`);
+    this.name = 'DigestMismatchError';
+  }
+}
+
+export function pullScope(repository: string): string {
+  return `repository:${repository}:pull`;
+}
+
+export function pushScope(repository: string): string {
+  return `repository:${repository}:pull,push`;
+}
+
+/**
+ * A minimal OCI distribution client for one registry over HTTPS: manifests, blobs (streamed),
+ * uploads, cross-repository mounts, referrers and tags. Auth follows the registry's challenge
+ * (registryAuth.ts); throttling, 5xx and resets are retried per request (registryHttp.ts).
+ */
+export class RegistryClient {
+  readonly auth: RegistryAuthenticator;
+  private readonly origin: string;
+
+  constructor(
+    /** Login server, `host[:port]`. */
+    readonly host: string,
+    credentials: RegistryCredentials,
+    private readonly http: HttpSettings,
+  ) {
+    this.auth = new RegistryAuthenticator(host, credentials, http);
+    this.origin = `https://${host}`;
+  }
+
+  /** The manifest by tag or digest, or undefined when the registry has none. Its digest is computed from the bytes. */
+  async getManifest(repository: string, reference: string): Promise<RawManifest | undefined> {
+    const spec: HttpRequest = {
+      method: 'GET',
+      url: `${this.origin}/v2/${repository}/manifests/${reference}`,
+      headers: { accept: MANIFEST_ACCEPT },
+    };
+    const response = await this.request(spec, [pullScope(repository)], repository, 'pull');
+    if (response.statusCode === 404) {
+      await response.body.dump();
+      return undefined;
+    }
+    if (response.statusCode !== 200) throw await statusError(spec, response);
+    const bytes = await readLimited(response.body, MANIFEST_LIMIT);
+    const digest = sha256Of(bytes);
+    const served = headerOf(response.headers, 'docker-content-digest');
+    if (served !== undefined && served.startsWith('sha256:') && served !== digest)
+      throw new DigestMismatchError(`manifest ${repository}:${reference}`, served, digest);
+    if (reference.startsWith('sha256:') && reference !== digest)
+      throw new DigestMismatchError(`manifest ${repository}@${reference}`, reference, digest);
+    const mediaType = (headerOf(response.headers, 'content-type') ?? '').split(';')[0]?.trim() ?? '';
+    return { digest, mediaType: mediaType === 'application/json' ? '' : mediaType, bytes };
+  }
+
+  /** The digest a tag (or digest) points at, from a HEAD; undefined when absent. */
+  async manifestDigest(repository: string, reference: string): Promise<string | undefined> {
+    const spec: HttpRequest = {
+      method: 'HEAD',
+      url: `${this.origin}/v2/${repository}/manifests/${reference}`,
+      headers: { accept: MANIFEST_ACCEPT },
+    };
+    const response = await this.request(spec, [pullScope(repository)], repository, 'pull');
+    await response.body.dump();
+    if (response.statusCode === 404) return undefined;
+    if (response.statusCode !== 200) throw await statusError(spec, response);
+    const digest = headerOf(response.headers, 'docker-content-digest');
+    // Without the header (some registries omit it on HEAD), read the manifest itself.
+    return digest ?? (await this.getManifest(repository, reference))?.digest;
+  }
+
+  async blobExists(repository: string, digest: string, action: RegistryAction = 'pull'): Promise<boolean> {
+    const spec: HttpRequest = { method: 'HEAD', url: `${this.origin}/v2/${repository}/blobs/${digest}` };
+    const scope = action === 'push' ? pushScope(repository) : pullScope(repository);
+    const response = await this.request(spec, [scope], repository, action);
+    await response.body.dump();
+    if (response.statusCode === 200) return true;
+    if (response.statusCode === 404) return false;
+    throw await statusError(spec, response);
+  }
+
+  /** The blob's bytes as a stream (follows the registry's redirect to its storage). The caller must consume it. */
+  async openBlob(repository: string, digest: string): Promise<Readable> {
+    const spec: HttpRequest = { method: 'GET', url: `${this.origin}/v2/${repository}/blobs/${digest}` };
+    const response = await this.request(spec, [pullScope(repository)], repository, 'pull');
+    if (response.statusCode !== 200) throw await statusError(spec, response);
+    return response.body;
+  }
+
+  /**
+   * Asks the registry to link a blob it holds in `fromRepository` into `repository`, without
+   * sending bytes. False when it would not (it then opened a plain upload, which is cancelled).
+   */
+  async mountBlob(repository: string, digest: string, fromRepository: string): Promise<boolean> {
+    const spec: HttpRequest = {
+      method: 'POST',
+      url: `${this.origin}/v2/${repository}/blobs/uploads/?mount=${digest}&from=${fromRepository}`,
+    };
+    const response = await this.request(
+      spec,
+      [pushScope(repository), pullScope(fromRepository)],
+      repository,
+      'push',
+    );
+    await response.body.dump();
+    if (response.statusCode === 201) return true;
+    if (response.statusCode === 202) {
+      await this.cancelUpload(repository, headerOf(response.headers, 'location'));
+      return false;
+    }
+    throw await statusError(spec, response);
+  }
+
+  /**
+   * Uploads a blob in one streamed, monolithic PUT (POST opens the upload; PUT `?digest=` sends
+   * every byte with its length). One try: the caller retries the whole blob with a fresh stream.
+   */
+  async uploadBlob(
+    repository: string,
+    blob: { readonly digest: string; readonly size: number },
+    open: () => Promise<Readable> | Readable,
+  ): Promise<void> {
+    const location = await this.openUpload(repository);
+    location.searchParams.set('digest', blob.digest);
+    const spec: HttpRequest = {
+      method: 'PUT',
+      url: location.href,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
+      body: open,
+    };
+    const response = await this.request(spec, [pushScope(repository)], repository, 'push', {
+      retries: false,
+    });
+    await response.body.dump();
+    if (response.statusCode !== 201) throw await statusError(spec, response);
+    const stored = headerOf(response.headers, 'docker-content-digest');
+    if (stored !== undefined && stored !== blob.digest)
+      throw new DigestMismatchError(`blob ${repository}@${blob.digest}`, blob.digest, stored);
+  }
+
+  /** PUTs a manifest's exact bytes; returns the digest the registry stored and the subject it recorded (referrers API). */
+  async putManifest(
+    repository: string,
+    reference: string,
+    manifest: RawManifest,
+  ): Promise<{ readonly digest: string; readonly subject: string | undefined }> {
+    const spec: HttpRequest = {
+      method: 'PUT',
+      url: `${this.origin}/v2/${repository}/manifests/${reference}`,
+      headers: { 'content-type': manifest.mediaType || MEDIA_TYPES.ociManifest },
+      body: () => manifest.bytes,
+    };
+    const response = await this.request(spec, [pushScope(repository)], repository, 'push');
+    if (response.statusCode !== 201) throw await statusError(spec, response);
+    await response.body.dump();
+    return {
+      digest: headerOf(response.headers, 'docker-content-digest') ?? manifest.digest,
+      subject: headerOf(response.headers, 'oci-subject'),
+    };
+  }
+
+  /**
+   * Manifests that refer to `digest`: the OCI referrers API, else (a 404: the registry has no such
+   * API) the `sha256-<hex>` tag schema. Empty when there are none.
+   */
+  async referrers(
+    repository: string,
+    digest: string,
+  ): Promise<{ readonly source: 'api' | 'tag'; readonly manifests: readonly Descriptor[] }> {
+    const spec: HttpRequest = {
+      method: 'GET',
+      url: `${this.origin}/v2/${repository}/referrers/${digest}`,
+      headers: { accept: MEDIA_TYPES.ociIndex },
+    };
+    const response = await this.request(spec, [pullScope(repository)], repository, 'pull');
+    if (response.statusCode === 200) {
+      const index = JSON.parse((await readLimited(response.body, MANIFEST_LIMIT)).toString('utf8')) as {
+        manifests?: Descriptor[];
+      };
+      return { source: 'api', manifests: index.manifests ?? [] };
+    }
+    if (response.statusCode !== 404) throw await statusError(spec, response);
+    await response.body.dump();
+    const fallback = await this.getManifest(repository, digest.replace(':', '-'));
+    if (fallback === undefined) return { source: 'tag', manifests: [] };
+    const index = JSON.parse(fallback.bytes.toString('utf8')) as { manifests?: Descriptor[] };
+    return { source: 'tag', manifests: index.manifests ?? [] };
+  }
+
+  /** Every tag of a repository (following `Link` pages); empty when the repository does not exist. */
+  async tags(repository: string): Promise<string[]> {
+    const tags: string[] = [];
+    let next: string | undefined = `${this.origin}/v2/${repository}/tags/list?n=1000`;
+    while (next !== undefined) {
+      const spec: HttpRequest = { method: 'GET', url: next };
+      const response = await this.request(spec, [pullScope(repository)], repository, 'pull');
+      if (response.statusCode === 404) {
+        await response.body.dump();
+        return tags;
+      }
+      if (response.statusCode !== 200) throw await statusError(spec, response);
+      const page = JSON.parse((await readLimited(response.body, MANIFEST_LIMIT)).toString('utf8')) as {
+        tags?: string[] | null;
+      };
+      tags.push(...(page.tags ?? []));
+      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(headerOf(response.headers, 'link') ?? '')?.[1];
+      next = link === undefined ? undefined : new URL(link, this.origin).href;
+    }
+    return tags;
+  }
+
+  private async openUpload(repository: string): Promise<URL> {
+    const spec: HttpRequest = { method: 'POST', url: `${this.origin}/v2/${repository}/blobs/uploads/` };
+    const response = await this.request(spec, [pushScope(repository)], repository, 'push');
+    await response.body.dump();
+    const location = headerOf(response.headers, 'location');
+    if (response.statusCode !== 202 || location === undefined) throw await statusError(spec, response);
+    // Registries answer with a path (`http.relativeurls`, ACR) or a full URL: both resolve here.
+    return new URL(location, this.origin);
+  }
+
+  private async cancelUpload(repository: string, location: string | undefined): Promise<void> {
+    if (location === undefined) return;
+    const spec: HttpRequest = { method: 'DELETE', url: new URL(location, this.origin).href };
+    // Best effort: an abandoned upload is purged by the registry anyway.
+    try {
+      const response = await this.request(spec, [pushScope(repository)], repository, 'push');
+      await response.body.dump();
+    } catch {
+      // nothing to do
+    }
+  }
+
+  /**
+   * Sends with the token for `scopes`. A 401 is the registry's challenge: learn it, get a token,
+   * try once more; a second 401 (or a 403) means the identity lacks the right.
+   */
+  private async request(
+    spec: HttpRequest,
+    scopes: readonly string[],
+    repository: string,
+    action: RegistryAction,
+    options: { readonly retries?: boolean } = {},
+  ): Promise<HttpResponse> {
+    let wanted = scopes;
+    for (let attempt = 1; ; attempt++) {
+      const authorization = sameOrigin(spec.url, this.origin)
+        ? await this.auth.authorization(wanted)
+        : undefined;
+      const signed: HttpRequest = {
+        ...spec,
+        headers: { ...spec.headers, ...(authorization === undefined ? {} : { authorization }) },
+      };
+      const response =
+        options.retries === false ? await sendOnce(this.http, signed) : await send(this.http, signed);
+      if (response.statusCode === 401 && attempt === 1) {
+        await response.body.dump();
+        wanted = this.auth.challenged(headerOf(response.headers, 'www-authenticate'), wanted);
+        continue;
+      }
+      if (response.statusCode === 401 || response.statusCode === 403) {
+        await response.body.dump();
+        throw new RegistryAccessError(this.host, repository, action, response.statusCode);
+      }
+      return response;
+    }
+  }
+}
+
+function sameOrigin(url: string, origin: string): boolean {
+  return new URL(url).origin === new URL(origin).origin;
+}

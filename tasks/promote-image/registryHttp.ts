@@ -1,0 +1,152 @@
+import type { Readable } from 'node:stream';
+import { request, interceptors, type Dispatcher } from 'undici';
+import { DEFAULT_RETRY, withRetries, type RetryHooks, type RetryPolicyOptions } from '../common/retry';
+
+/** How every registry request is sent: one dispatcher (the agent's proxy), timeouts, retries. */
+export interface HttpSettings {
+  /** From tasks/common/proxy.ts `undiciDispatcher()` in the task; a test's own proxy agent in tests. */
+  readonly dispatcher: Dispatcher;
+  /**
+   * Per try: the wait for response headers, and the longest pause between two body chunks. An idle
+   * limit, not a total, so a 1 GB layer on a slow line is not cut off while bytes still flow.
+   */
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicyOptions;
+  readonly retryHooks?: RetryHooks;
+}
+
+export function httpSettings(dispatcher: Dispatcher, overrides: Partial<HttpSettings> = {}): HttpSettings {
+  return { dispatcher, timeoutMs: 60_000, retry: DEFAULT_RETRY, ...overrides };
+}
+
+export type Headers = Readonly<Record<string, string>>;
+
+export interface HttpRequest {
+  readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly url: string;
+  readonly headers?: Headers;
+  /** Opened anew for each try: a stream cannot be sent twice. */
+  readonly body?: () => Buffer | Readable | Promise<Buffer | Readable>;
+}
+
+export type HttpResponse = Dispatcher.ResponseData;
+
+/** An answer with a status the caller did not expect; `response.headers.get` feeds retry.ts's verdicts. */
+export class HttpStatusError extends Error {
+  readonly response: { readonly headers: { get(name: string): string | undefined } };
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly statusCode: number,
+    headers: HttpResponse['headers'],
+    /** The registry's `errors[0].code` (MANIFEST_UNKNOWN, DENIED…), when its body said. */
+    readonly registryCode: string | undefined,
+    /** The registry's `errors[0].message`; registry error bodies carry no secrets. */
+    readonly registryMessage: string | undefined,
+  ) {
+    super(
+      `${method} ${url}: HTTP ${statusCode}${registryCode === undefined ? '' : ` ${registryCode}`}${registryMessage === undefined ? '' : `: ${registryMessage}`}`,
+    );
+    this.name = 'HttpStatusError';
+    this.response = { headers: { get: (name) => headerOf(headers, name) } };
+  }
+}
+
+export function headerOf(headers: HttpResponse['headers'], name: string): string | undefined {
+  const value = headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+const redirectingDispatchers = new WeakMap<Dispatcher, Dispatcher>();
+
+/**
+ * Registries answer blob GETs with a redirect to their storage (ACR to Azure Blob Storage with a
+ * SAS URL). undici's redirect interceptor drops Authorization when the origin changes, as it must:
+ * the storage refuses a registry's bearer token.
+ */
+function redirecting(dispatcher: Dispatcher): Dispatcher {
+  let composed = redirectingDispatchers.get(dispatcher);
+  if (composed === undefined) {
+    composed = dispatcher.compose(interceptors.redirect({ maxRedirections: 5 }));
+    redirectingDispatchers.set(dispatcher, composed);
+  }
+  return composed;
+}
+
+/** One try, no retries. The caller must consume or dump the body. */
+export async function sendOnce(settings: HttpSettings, spec: HttpRequest): Promise<HttpResponse> {
+  const body = spec.body === undefined ? undefined : await spec.body();
+  const readOnly = spec.method === 'GET' || spec.method === 'HEAD';
+  try {
+    return await request(spec.url, {
+      method: spec.method,
+      headers: { ...spec.headers, ...(body === undefined && !readOnly ? { 'content-length': '0' } : {}) },
+      body,
+      dispatcher: readOnly ? redirecting(settings.dispatcher) : settings.dispatcher,
+      headersTimeout: settings.timeoutMs,
+      bodyTimeout: settings.timeoutMs,
+    });
+  } finally {
+    // A registry may answer (401, 5xx) before it has read the whole body: the rest of a streamed
+    // body is then unwanted, and its source (a download from the other registry) must be let go.
+    if (body !== undefined && !Buffer.isBuffer(body) && !body.readableEnded) body.destroy();
+  }
+}
+
+/**
+ * Sends with retries: throttling (429, Retry-After honoured), 408/5xx and resets are tried again by
+ * retry.ts's policy; any other status is returned for the caller to judge.
+ */
+export async function send(settings: HttpSettings, spec: HttpRequest): Promise<HttpResponse> {
+  const host = new URL(spec.url).host;
+  return withRetries(
+    async () => {
+      const response = await sendOnce(settings, spec);
+      if (response.statusCode === 429 || response.statusCode === 408 || response.statusCode >= 500) {
+        throw await statusError(spec, response);
+      }
+      return response;
+    },
+    { host },
+    settings.retry,
+    settings.retryHooks,
+  );
+}
+
+/** Reads (at most 64 KiB of) an error answer into an HttpStatusError. */
+export async function statusError(spec: HttpRequest, response: HttpResponse): Promise<HttpStatusError> {
+  let code: string | undefined;
+  let message: string | undefined;
+  try {
+    const text = spec.method === 'HEAD' ? '' : (await readLimited(response.body, 65_536)).toString('utf8');
+    const parsed = JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[] };
+    const first = parsed.errors?.[0];
+    if (typeof first?.code === 'string') code = first.code;
+    if (typeof first?.message === 'string') message = first.message;
+  } catch {
+    // Not the registry's JSON error body (a proxy page, a cut-off answer): the status says enough.
+  }
+  return new HttpStatusError(
+    spec.method,
+    spec.url.replace(/\?.*$/, ''),
+    response.statusCode,
+    response.headers,
+    code,
+    message,
+  );
+}
+
+/** A whole small body (manifests, token answers); refuses more than `limit` bytes. */
+export async function readLimited(body: HttpResponse['body'], limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      body.destroy();
+      throw new Error(`the answer is larger than ${limit} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
