@@ -1,0 +1,83 @@
+import * as assert from 'node:assert/strict';
+import * as fc from 'fast-check';
+import { UserError } from '../../tasks/common/errors';
+import { parseBaseUrl, parseHeaders } from '../../tasks/run-acceptance-tests/inputs';
+import { assertUserError } from './messages';
+
+describe('parseHeaders', () => {
+  it('returns each header with its value trimmed, keeping the name as written', () => {
+    assert.deepEqual(
+      [...parseHeaders(['Authorization: Bearer abc:def', 'X-Canary:always', 'X-Empty:'])],
+      [
+        ['Authorization', 'Bearer abc:def'],
+        ['X-Canary', 'always'],
+        ['X-Empty', ''],
+      ],
+    );
+  });
+
+  it('refuses a header given twice in any case, naming it and both lines but not the value', () => {
+    assertUserError(
+      () => parseHeaders(['Authorization: Bearer one', 'X-Env: staging', 'authorization: Bearer two']),
+      'DuplicateHeader',
+      'authorization',
+      1,
+      3,
+    );
+  });
+
+  it('refuses a line without a valid name by its number', () => {
+    assertUserError(() => parseHeaders(['Accept: text/html', 'no colon here']), 'InvalidHeaderLine', 2);
+    assertUserError(() => parseHeaders(['X Bad: 1']), 'InvalidHeaderLine', 1);
+  });
+
+  it('refuses a control character in a value, naming the header and line', () => {
+    assertUserError(
+      () => parseHeaders(['X-A: 1', 'X-Token: abc\u0000def']),
+      'InvalidHeaderValue',
+      'X-Token',
+      2,
+    );
+  });
+
+  it('never fails with anything but a one-line UserError that leaves the values out', () => {
+    const secretValue = fc.stringMatching(/^[A-Za-z0-9]{6}$/).map((s) => `SECRET${s}`);
+    const line = fc.oneof(
+      fc
+        .tuple(fc.constantFrom('X-A', 'x-a', 'Authorization', 'bad name', '', 'É'), secretValue)
+        .map(([name, value]) => `${name}: ${value}`),
+      fc.tuple(fc.string(), secretValue).map(([text, value]) => `${text}${value}`),
+      fc
+        .tuple(fc.constantFrom('X-A', 'X-B'), secretValue, fc.constantFrom('\u0000', '\u007f', '\u0001'))
+        .map(([name, value, control]) => `${name}: ${value}${control}`),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 5 }), (lines) => {
+        try {
+          parseHeaders(lines);
+          return true;
+        } catch (error: unknown) {
+          if (!(error instanceof UserError)) throw error;
+          return !/[\r\n]/.test(error.message) && !/SECRET[A-Za-z0-9]{6}/.test(error.message);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('parseBaseUrl', () => {
+  it('drops trailing slashes and keeps path and query', () => {
+    assert.equal(parseBaseUrl('https://staging.contoso.com/'), 'https://staging.contoso.com');
+    assert.equal(parseBaseUrl('http://10.0.0.4:8080/api//'), 'http://10.0.0.4:8080/api');
+    assert.equal(
+      parseBaseUrl('https://fn.azurewebsites.net/api?code=x'),
+      'https://fn.azurewebsites.net/api?code=x',
+    );
+  });
+
+  it('refuses what is not an http or https URL', () => {
+    assertUserError(() => parseBaseUrl('ftp://staging'), 'InvalidBaseUrl', 'ftp://staging');
+    assertUserError(() => parseBaseUrl('staging.contoso.com'), 'InvalidBaseUrl', 'staging.contoso.com');
+  });
+});
