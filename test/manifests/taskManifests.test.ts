@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv from 'ajv';
-import { REPO_ROOT, TASKS_DIR, readJson, taskFolders } from '../../scripts/layout';
+import * as ts from 'typescript';
+import { REPO_ROOT, TASKS_DIR, commonMessages, readJson, shippedTaskManifest, taskFolders } from '../../scripts/layout';
 import { TASK_MANIFEST_SCHEMA } from './taskManifestSchema';
 
 interface TaskInput {
@@ -30,23 +31,57 @@ interface TaskJson {
   outputVariables?: { name: string }[];
 }
 
-const COMMON_MESSAGES = readJson<Record<string, string>>(path.join(TASKS_DIR, 'common', 'messages.json'));
-
-/** Source files under a folder, recursively. */
-function sourcesOf(folder: string): string[] {
+/** Source files under a folder, recursively, with their paths. */
+function sourceFilesOf(folder: string): { file: string; text: string }[] {
   return fs
     .readdirSync(folder, { withFileTypes: true, recursive: true })
     .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
-    .map((entry) => fs.readFileSync(path.join(entry.parentPath, entry.name), 'utf8'));
+    .map((entry) => {
+      const file = path.join(entry.parentPath, entry.name);
+      return { file, text: fs.readFileSync(file, 'utf8') };
+    });
 }
 
-/** Message keys the code asks for: userError('Key', …) and tl.loc('Key', …). */
-function messageKeysUsedIn(sources: string[]): Set<string> {
-  const keys = new Set<string>();
-  for (const source of sources) {
-    for (const match of source.matchAll(/(?:userError|tl\.loc)\(\s*'([A-Za-z0-9_]+)'/g)) keys.add(match[1]!);
+function sourcesOf(folder: string): string[] {
+  return sourceFilesOf(folder).map((source) => source.text);
+}
+
+/** One `userError('Key', a, b)` or `tl.loc('Key', a)` call: its key and how many values it passes. */
+interface MessageCall {
+  readonly key: string;
+  /** Undefined when a spread hides the count. */
+  readonly parameterCount: number | undefined;
+  readonly where: string;
+}
+
+/** Every call of userError / loc / tl.loc with a literal key, found with the TypeScript parser. */
+function messageCallsIn(folder: string): MessageCall[] {
+  const calls: MessageCall[] = [];
+  for (const { file, text } of sourceFilesOf(folder)) {
+    const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
+    const visit = (node: ts.Node): void => {
+      if (ts.isCallExpression(node)) {
+        const callee = node.expression.getText(source);
+        const [first, ...rest] = node.arguments;
+        if (/^(userError|loc|tl\.loc)$/.test(callee) && first !== undefined && ts.isStringLiteral(first)) {
+          const { line } = source.getLineAndCharacterOfPosition(node.getStart(source));
+          calls.push({
+            key: first.text,
+            parameterCount: rest.some(ts.isSpreadElement) ? undefined : rest.length,
+            where: `${path.relative(REPO_ROOT, file)}:${line + 1}`,
+          });
+        }
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
   }
-  return keys;
+  return calls;
+}
+
+/** How many values a message takes: its `%s` / `%d` placeholders. */
+function placeholderCount(text: string): number {
+  return [...text.matchAll(/%[sd]/g)].length;
 }
 
 /** Every single-quoted string in the sources: a message key may be picked from a table. */
@@ -77,6 +112,11 @@ describe('task manifests (task.json)', () => {
       'promote-image',
       'run-acceptance-tests',
     ]);
+  });
+
+  it('uses every shared message somewhere', () => {
+    const usedAnywhere = quotedStringsIn(sourcesOf(TASKS_DIR));
+    for (const key of Object.keys(commonMessages())) assert.ok(usedAnywhere.has(key), `shared message ${key} is used`);
   });
 
   it('gives every task a unique GUID and name', () => {
@@ -137,17 +177,24 @@ describe('task manifests (task.json)', () => {
           assert.deepEqual(Object.keys(task.prejobexecution).sort(), ['Node20_1', 'Node24']);
       });
 
-      it('defines every message its code uses, the shared ones word for word, and no unused ones', () => {
-        const used = messageKeysUsedIn([
-          ...sourcesOf(path.join(TASKS_DIR, folder)),
-          ...sourcesOf(path.join(TASKS_DIR, 'common')),
-        ]);
-        for (const key of used) assert.ok(key in task.messages, `message ${key} is defined`);
-        for (const [key, text] of Object.entries(COMMON_MESSAGES))
-          assert.equal(task.messages[key], text, `shared message ${key}`);
-        const usedAnywhere = quotedStringsIn(sourcesOf(TASKS_DIR));
+      it('ships every message its code uses, each call passing as many values as the message has placeholders', () => {
+        const shipped = shippedTaskManifest(folder).messages ?? {};
+        const calls = [...messageCallsIn(path.join(TASKS_DIR, folder)), ...messageCallsIn(path.join(TASKS_DIR, 'common'))];
+        assert.ok(calls.length > 5, 'the calls were found');
+        for (const call of calls) {
+          const text = shipped[call.key];
+          assert.ok(text !== undefined, `${call.where}: message ${call.key} is defined`);
+          if (call.parameterCount !== undefined)
+            assert.equal(call.parameterCount, placeholderCount(text), `${call.where}: values passed to ${call.key}`);
+        }
+      });
+
+      it('keeps only its own messages in task.json, each one used', () => {
+        const shared = commonMessages();
         for (const key of Object.keys(task.messages))
-          assert.ok(usedAnywhere.has(key), `message ${key} is used`);
+          assert.ok(!(key in shared), `${key} is shared: it lives in tasks/common/messages.json only`);
+        const usedAnywhere = quotedStringsIn(sourcesOf(TASKS_DIR));
+        for (const key of Object.keys(task.messages)) assert.ok(usedAnywhere.has(key), `message ${key} is used`);
       });
     });
   }
