@@ -38,12 +38,19 @@ export function parseChallenges(value: string | undefined): AuthChallenge[] {
     if (header.charAt(position) === '=' && current !== undefined) {
       position++;
       skip(/\s/);
-      current.parameters[word.toLowerCase()] = header.charAt(position) === '"' ? quoted() : token();
+      current.parameters[word.toLowerCase()] = header.charAt(position) === '"' ? quoted() : bare();
     } else {
       challenges.push({ scheme: word.toLowerCase(), parameters: {} });
     }
   }
   return challenges;
+
+  /** An unquoted value; RFC 7235 allows only a token, but `realm=https://…` is read as meant. */
+  function bare(): string {
+    const start = position;
+    while (position < header.length && !/[\s,]/.test(header.charAt(position))) position++;
+    return header.slice(start, position);
+  }
 
   function quoted(): string {
     let value = '';
