@@ -1,6 +1,6 @@
 import * as tl from 'azure-pipelines-task-lib/task';
 import { resolveAzureCloud, type AzureCloud } from './azureCloud';
-import { userError } from './errors';
+import { userError } from './messages';
 import { registerSecret } from './secrets';
 
 /** How a connection signs in; each variant maps to one @azure/identity credential. */

@@ -1,6 +1,7 @@
 import * as tl from 'azure-pipelines-task-lib/task';
 import type { AzureConnection } from './azureConnection';
-import { UserError, firstLine, userError } from './errors';
+import { UserError, firstLine } from './errors';
+import { loc, userError } from './messages';
 import { PROXY_NOT_A_TUNNEL, ProxyConnectError } from './proxy';
 import { BROKEN_RESPONSE, RequestTimeoutError, ThrottledError } from './retry';
 
@@ -131,7 +132,7 @@ export function signInReason(text: string | undefined): string {
 /** Who Azure sees: the connection's client id, or the agent's managed identity. */
 export function principalOf(connection: AzureConnection): string {
   const auth = connection.authentication;
-  return auth.kind === 'managedIdentity' ? (auth.clientId ?? tl.loc('AgentManagedIdentity')) : auth.clientId;
+  return auth.kind === 'managedIdentity' ? (auth.clientId ?? loc('AgentManagedIdentity')) : auth.clientId;
 }
 
 const SIGN_IN_ERROR_NAMES = new Set([
@@ -149,7 +150,7 @@ const SIGN_IN_ERROR_NAMES = new Set([
 export function explainSignInError(error: unknown, connection: AzureConnection, resource: string): UserError | undefined {
   const e = (error ?? {}) as ErrorLike;
   if (!SIGN_IN_ERROR_NAMES.has(e.name ?? '') && e.statusCode !== 401) return undefined;
-  const network = explainNetworkError(error, tl.loc('EntraId'));
+  const network = explainNetworkError(error, loc('EntraId'));
   if (network !== undefined) return network;
   // @azure/identity refuses a challenge for a tenant the credential was not made for.
   const otherTenant = /acquire tokens for tenant ([^\s.]+)/i.exec(e.message ?? '')?.[1];

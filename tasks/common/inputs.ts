@@ -1,5 +1,5 @@
 import * as tl from 'azure-pipelines-task-lib/task';
-import { userError } from './errors';
+import { userError } from './messages';
 import { ImageReferenceError, parseImageReference, type ImageReference } from './imageReference';
 
 /**

@@ -1,4 +1,5 @@
 import * as tl from 'azure-pipelines-task-lib/task';
+import { loc } from './messages';
 import { UserError, firstLine } from './errors';
 
 /** What a task body may return when its result is not plain success (failed checks, say). */
@@ -30,7 +31,7 @@ export async function runTask(
   };
   const failWith = (error: unknown): void => complete(tl.TaskResult.Failed, failureMessage(error));
 
-  const onBeforeExit = (): void => complete(tl.TaskResult.Failed, tl.loc('TaskEndedUnfinished'));
+  const onBeforeExit = (): void => complete(tl.TaskResult.Failed, loc('TaskEndedUnfinished'));
   const onUnhandled = (error: unknown): void => {
     if (settled) {
       tl.debug(`after the result: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
@@ -56,5 +57,5 @@ function failureMessage(error: unknown): string {
   if (error instanceof UserError) return error.message;
   if (error instanceof Error && error.stack !== undefined) tl.debug(error.stack);
   const message = error instanceof Error ? error.message : String(error);
-  return tl.loc('UnexpectedError', firstLine(message));
+  return loc('UnexpectedError', firstLine(message));
 }

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as tl from 'azure-pipelines-task-lib/task';
+import { loc } from './messages';
 import { ConcurrencyLimit } from '../common/concurrency';
 import { runTask } from '../common/taskRunner';
 import { createSecretClient } from './readVault';
@@ -12,7 +13,7 @@ const isPreJobPhase = process.env['AKS_DELIVERY_TASK_PHASE'] === 'prejob';
 void runTask(path.join(__dirname, 'task.json'), async () => {
   // Both handlers run; only the phase the author chose does the work.
   if (readRunAsPreJob() !== isPreJobPhase) {
-    if (!isPreJobPhase) console.log(tl.loc('RanAsPreJob'));
+    if (!isPreJobPhase) console.log(loc('RanAsPreJob'));
     return;
   }
   const inputs = readInputs();

@@ -1,6 +1,6 @@
 import * as tl from 'azure-pipelines-task-lib/task';
 import { readAzureConnection, type AzureConnection } from '../common/azureConnection';
-import { userError } from '../common/errors';
+import { userError } from './messages';
 import { InputReader } from '../common/inputs';
 
 export type InputName =

@@ -7,7 +7,8 @@ import {
   statusOf,
   type ErrorLike,
 } from '../common/azureErrors';
-import { UserError, userError } from '../common/errors';
+import { UserError } from '../common/errors';
+import { userError } from './messages';
 import { ThrottledError } from '../common/retry';
 
 export function isSecretNotFound(error: unknown): boolean {

@@ -1,6 +1,6 @@
 import * as tl from 'azure-pipelines-task-lib/task';
 import type { ConcurrencyLimit } from '../common/concurrency';
-import { userError } from '../common/errors';
+import { loc, userError, type MessageKey } from './messages';
 import {
   readAllSecrets,
   readNamedSecrets,
@@ -20,7 +20,7 @@ const REASON_TEXT: Readonly<Record<SkipReason, string>> = {
   missing: 'not found',
 };
 
-const SKIP_MESSAGE: Readonly<Record<SkipReason, string>> = {
+const SKIP_MESSAGE: Readonly<Record<SkipReason, MessageKey>> = {
   disabled: 'SkippedDisabled',
   expired: 'SkippedExpired',
   notYetValid: 'SkippedNotYetValid',
@@ -83,13 +83,13 @@ export async function fetchKeyVaultSecrets(
     throw userError('MultilineSecretNotAllowed', multiLine.join(', '));
   }
 
-  for (const skipped of outcome.skipped) tl.warning(tl.loc(SKIP_MESSAGE[skipped.reason], skipped.name));
+  for (const skipped of outcome.skipped) tl.warning(loc(SKIP_MESSAGE[skipped.reason], skipped.name));
   const values = new Map(outcome.fetched.map((secret) => [secret.name, secret.value]));
   for (const { secretName, variableNames } of plan) {
     const value = values.get(secretName) ?? '';
-    if (value === '') tl.warning(tl.loc('EmptySecret', secretName));
+    if (value === '') tl.warning(loc('EmptySecret', secretName));
     for (const variableName of variableNames) tl.setVariable(variableName, value, true);
-    console.log(tl.loc('SecretSet', secretName, variableNames.join(', ')));
+    console.log(loc('SecretSet', secretName, variableNames.join(', ')));
   }
-  console.log(tl.loc('Summary', plan.length, outcome.skipped.length));
+  console.log(loc('Summary', plan.length, outcome.skipped.length));
 }

@@ -1,4 +1,4 @@
-import { userError } from '../common/errors';
+import { userError } from './messages';
 import type { SecretRequest } from './inputs';
 
 /** The pipeline variables one secret sets. */
