@@ -41,25 +41,19 @@ describe('FetchKeyVaultSecrets inputs (L0)', () => {
       'loc_mock_InvalidVaultUrl http://contoso-kv.vault.azure.net',
     ],
     [
-      'the vault URL has a path',
-      { keyVaultName: 'https://contoso-kv.vault.azure.net/secrets' },
-      'loc_mock_InvalidVaultUrl https://contoso-kv.vault.azure.net/secrets',
-    ],
-    [
       'a secret name has invalid characters',
       { secrets: 'db-password, api_key' },
       'loc_mock_InvalidSecretName api_key',
-    ],
-    ['* is mixed with names', { secrets: '*, db-password' }, 'loc_mock_SecretsStarNotAlone'],
-    [
-      'a rename target is not a variable name',
-      { secrets: 'db-password:Db Password' },
-      'loc_mock_InvalidVariableName Db Password db-password',
     ],
     [
       'envSafeNames is not a boolean',
       { envSafeNames: 'yes' },
       'loc_mock_InputInvalidBoolean envSafeNames yes',
+    ],
+    [
+      'a rename targets a variable the agent owns',
+      { secrets: 'db-password:System.AccessToken' },
+      'loc_mock_ReservedVariableName System.AccessToken',
     ],
     ['concurrency is out of range', { concurrency: '0' }, 'loc_mock_InputInvalidInteger concurrency 1 64 0'],
   ];
