@@ -58,6 +58,10 @@ export async function waitForReadiness(probe: Probe, options: ReadinessOptions):
       reportedAt = now();
     }
     await sleep(Math.min(intervalMs, options.timeoutMs - elapsedMs));
+    // The deadline came while waiting: a probe now would only have a moment to answer.
+    if (now() - started >= options.timeoutMs) {
+      return { ready: false, probes, elapsedMs: now() - started, last: outcome.got };
+    }
   }
 }
 

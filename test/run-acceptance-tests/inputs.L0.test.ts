@@ -36,6 +36,11 @@ describe('RunAcceptanceTests inputs (L0)', () => {
     ['retries is negative', { retries: '-1' }, 'loc_mock_InputInvalidInteger retries 0 10 -1'],
     ['a header line has no name', { headers: 'Accept: text/html\n: value' }, 'loc_mock_InvalidHeaderLine 2'],
     [
+      'a header is given twice in different case',
+      { headers: 'X-Env: staging\nAccept: */*\nx-env: canary' },
+      'loc_mock_DuplicateHeader x-env 1 3',
+    ],
+    [
       'publishResults is not a boolean',
       { publishResults: 'maybe' },
       'loc_mock_InputInvalidBoolean publishResults maybe',
