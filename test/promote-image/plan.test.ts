@@ -19,7 +19,7 @@ function blob(
 
 function raw(
   document: Record<string, unknown>,
-  mediaType = String(document['mediaType'] ?? ''),
+  mediaType = typeof document['mediaType'] === 'string' ? document['mediaType'] : '',
 ): RawManifest {
   const bytes = Buffer.from(JSON.stringify(document));
   return { digest: sha256Of(bytes), mediaType, bytes };
