@@ -124,17 +124,19 @@ export function parseImageOverride(line: string): ImageReference {
   return reference;
 }
 
-/** `NAME=value` lines; the value may be empty and may contain `=`. */
+/**
+ * `NAME=value` lines; the value may be empty and may contain `=`. A bad line is named by its
+ * number, never quoted: its value may come from a secret variable.
+ */
 export function parseVariables(lines: readonly string[]): ReadonlyMap<string, string> {
   const variables = new Map<string, string>();
-  for (const line of lines) {
+  lines.forEach((line, index) => {
     const eq = line.indexOf('=');
-    const name = eq < 0 ? line : line.slice(0, eq).trim();
-    if (eq < 0 || !VARIABLE_NAME.test(name))
-      throw userError('InvalidVariableLine', line.length > 60 ? `${line.slice(0, 60)}…` : line);
+    const name = eq < 0 ? '' : line.slice(0, eq).trim();
+    if (!VARIABLE_NAME.test(name)) throw userError('InvalidVariableLine', index + 1);
     if (variables.has(name)) throw userError('DuplicateVariable', name);
     variables.set(name, line.slice(eq + 1));
-  }
+  });
   return variables;
 }
 

@@ -59,7 +59,7 @@ describe('DeployAksTemplate inputs (L0)', () => {
       { images: 'contoso.azurecr.io/web' },
       'loc_mock_ImageOverrideNeedsTagOrDigest contoso.azurecr.io/web',
     ],
-    ['a variable line has no =', { variables: 'REPLICAS=3\nTIER' }, 'loc_mock_InvalidVariableLine TIER'],
+    ['a variable line has no =', { variables: 'REPLICAS=3\nTIER' }, 'loc_mock_InvalidVariableLine 2'],
     ['a variable repeats', { variables: 'TIER=web\nTIER=api' }, 'loc_mock_DuplicateVariable TIER'],
     [
       'the rollout timeout is not a number',
