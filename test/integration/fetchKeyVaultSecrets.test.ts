@@ -1,80 +1,52 @@
 import * as assert from 'node:assert/strict';
-import * as crypto from 'node:crypto';
-import { runTaskAsAgent, type TaskRun, type TaskRunOptions } from '../../scripts/agent';
+import type { TaskRun, TaskRunOptions } from '../../scripts/agent';
 import type { EndpointDefinition } from '../../scripts/agentEnvironment';
-import { startBase, type SandboxBase } from '../sandbox/base';
-import { startEntra, type EntraServer } from '../sandbox/entra';
-import { FaultPlan } from '../sandbox/faults';
-import { startKeyVault, type KeyVaultServer } from '../sandbox/keyVault';
-import { findLeaks } from '../support/leaks';
+import type { SandboxBase } from '../sandbox/base';
+import type { EntraServer } from '../sandbox/entra';
+import type { FaultPlan } from '../sandbox/faults';
+import type { KeyVaultServer } from '../sandbox/keyVault';
+import {
+  CONNECTION,
+  SECRET_SP,
+  randomValue,
+  startKeyVaultHarness,
+  type KeyVaultHarness,
+} from './keyVaultHarness';
 
 const VAULT = 'contoso-kv';
 const SECRET_COUNT = 150;
-const CONNECTION = '5d0c3b1e-6f7a-4e8b-9c0d-1e2f3a4b5c6d';
-const SECRET_SP = { clientId: 'a1b2c3d4-0000-4000-8000-000000000001', secret: 'sp-Secret~Value.1' };
 const CERT_SP = { clientId: 'a1b2c3d4-0000-4000-8000-000000000002' };
 const FEDERATED_SP = { clientId: 'a1b2c3d4-0000-4000-8000-000000000003' };
 const IDENTITY = { clientId: 'a1b2c3d4-0000-4000-8000-000000000004' };
 const STRANGER = { clientId: 'a1b2c3d4-0000-4000-8000-0000000000ff', secret: 'stranger-secret-9' };
 
-/** Distinctive values, so a leak scan cannot match ordinary log text. */
-function randomValue(): string {
-  return `v-${crypto.randomBytes(12).toString('base64url')}`;
-}
-
 describe('FetchKeyVaultSecrets bundle against the sandbox (Entra ID + Key Vault through the proxy)', function () {
   this.timeout(120_000);
+  let harness: KeyVaultHarness;
   let base: SandboxBase;
   let entra: EntraServer;
   let keyVault: KeyVaultServer;
-  const faults = new FaultPlan(7);
+  let faults: FaultPlan;
   const values = new Map<string, string>();
   let certificatePem: string;
   let federationToken: string;
 
-  function servicePrincipal(auth: Record<string, string>, scheme = 'ServicePrincipal'): EndpointDefinition {
-    return {
-      url: 'https://management.azure.com/',
-      scheme,
-      auth: { tenantid: base.tenantId, ...auth },
-      data: { environment: 'AzureCloud', subscriptionId: base.subscriptionId },
-    };
-  }
+  const servicePrincipal = (auth: Record<string, string>, scheme?: string): EndpointDefinition =>
+    harness.servicePrincipal(auth, scheme);
 
-  async function run(inputs: Record<string, string>, extra: Partial<TaskRunOptions> = {}): Promise<TaskRun> {
-    const run = await runTaskAsAgent({
-      task: 'fetch-keyvault-secrets',
-      inputs: { azureSubscription: CONNECTION, keyVaultName: VAULT, ...inputs },
-      endpoints: {
-        [CONNECTION]: servicePrincipal({
-          serviceprincipalid: SECRET_SP.clientId,
-          serviceprincipalkey: SECRET_SP.secret,
-          authenticationType: 'spnKey',
-        }),
-      },
-      env: base.clientEnvironment,
-      ...extra,
-    });
-    const leaks = findLeaks(run.stdout + run.stderr, [
-      ...values.values(),
-      SECRET_SP.secret,
-      STRANGER.secret,
-      federationToken,
-    ]);
-    assert.deepEqual(leaks, [], 'no secret value reaches the log');
-    return run;
-  }
+  /** Runs against VAULT unless `inputs` names another; the harness scans every line for secrets. */
+  const run = (inputs: Record<string, string>, extra: Partial<TaskRunOptions> = {}): Promise<TaskRun> =>
+    harness.run(VAULT, inputs, extra);
 
   before(async () => {
-    base = await startBase();
-    entra = await startEntra(base);
-    keyVault = await startKeyVault(base, { faults });
-    entra.registerServicePrincipal(SECRET_SP);
+    harness = await startKeyVaultHarness(7);
+    ({ base, entra, keyVault, faults } = harness);
     entra.registerServicePrincipal(STRANGER);
     const certificate = base.ca.issueClientCertificate('aks-delivery-ci');
     entra.registerServicePrincipal({ clientId: CERT_SP.clientId, certificate });
     certificatePem = `${certificate.certificate}${certificate.key}`;
     federationToken = `job-token-${randomValue()}`;
+    harness.secretValues.add(STRANGER.secret).add(federationToken);
     const federation = entra.registerFederation(CONNECTION, federationToken);
     entra.registerServicePrincipal({ clientId: FEDERATED_SP.clientId, federatedSubject: federation.subject });
     entra.registerManagedIdentity(IDENTITY);
@@ -92,6 +64,7 @@ describe('FetchKeyVaultSecrets bundle against the sandbox (Entra ID + Key Vault 
     keyVault.setSecret(VAULT, 'tls-key', values.get('tls-key')!);
     keyVault.setSecret(VAULT, 'retired', randomValue(), { enabled: false });
     keyVault.setSecret(VAULT, 'lapsed', randomValue(), { exp: new Date(Date.now() - 60_000) });
+    for (const value of values.values()) harness.secretValues.add(value);
     keyVault.createVault('kv-policy', { model: 'accessPolicy', allowedPrincipals: [] });
     keyVault.createVault('kv-walled', {
       model: 'rbac',
@@ -103,9 +76,7 @@ describe('FetchKeyVaultSecrets bundle against the sandbox (Entra ID + Key Vault 
   afterEach(() => faults.clear(7));
 
   after(async () => {
-    await keyVault.close();
-    await entra.close();
-    await base.close();
+    await harness.close();
     assert.deepEqual(base.proxy.refused, [], 'nothing tried to leave the sandbox');
   });
 
