@@ -1,0 +1,190 @@
+import {
+  LineCounter,
+  parseAllDocuments,
+  stringify,
+  visit,
+  type Document,
+  type DocumentOptions,
+  type SchemaOptions,
+} from 'yaml';
+import { userError } from '../common/errors';
+import type { ImageReference } from '../common/imageReference';
+import { annotateManifests, type RunInfo } from './annotations';
+import { applyImageOverrides, type ImageOverrideResult } from './images';
+import { isJsonObject, type KubernetesObject, type Manifest, type ManifestSource } from './kubernetesObject';
+import { placeNamespaces, type NamespacePlan } from './namespaces';
+import type { TemplateFile } from './templates';
+import { replaceTokens } from './tokens';
+
+/**
+ * kubectl reads YAML as go-yaml v2 does: YAML 1.1 scalars (`on` and `yes` are booleans, `0644` is
+ * octal), except that timestamps stay strings and there are no base-60 numbers. We read and write
+ * with the same rules, so that a value means in the cluster what it meant in the template, and a
+ * string such as "on" or "0644" is written back quoted.
+ */
+const KUBECTL_YAML: DocumentOptions & SchemaOptions = {
+  version: '1.1',
+  customTags: (tags) =>
+    tags.filter(
+      (tag) =>
+        !(typeof tag === 'object' && (tag.tag === 'tag:yaml.org,2002:timestamp' || tag.format === 'TIME')),
+    ),
+};
+
+/** Aliases beyond this many in one document are refused, so a "billion laughs" file cannot hang the agent. */
+const MAX_ALIAS_COUNT = 100;
+
+/**
+ * Parses one rendered template into manifests: empty documents dropped, `kind: List` items taken
+ * one by one. An error names the file and line; `secretValues` are masked out of the parser's reason,
+ * which may quote the text it choked on.
+ */
+export function parseManifests(text: string, file: string, secretValues: readonly string[] = []): Manifest[] {
+  const lineCounter = new LineCounter();
+  const documents = parseAllDocuments(text, { ...KUBECTL_YAML, lineCounter });
+  const manifests: Manifest[] = [];
+  // An empty stream parses to an EmptyStream, not a list.
+  const list = Array.isArray(documents) ? documents : [];
+  list.forEach((document, index) => {
+    const documentNumber = index + 1;
+    const error = document.errors[0];
+    if (error !== undefined) {
+      const line = error.linePos?.[0].line ?? lineCounter.linePos(error.pos[0]).line;
+      throw userError('TemplateInvalidYaml', file, line, parserReason(error.message, secretValues));
+    }
+    let value: unknown;
+    try {
+      value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (aliasError: unknown) {
+      // Only aliases fail here (undefined, or too many): name the line of the first one.
+      const line = lineCounter.linePos(firstAliasOffset(document) ?? document.range[0]).line;
+      const reason = aliasError instanceof Error ? aliasError.message : String(aliasError);
+      throw userError('TemplateInvalidYaml', file, line, parserReason(reason, secretValues));
+    }
+    if (value === null || value === undefined) return;
+    const source = { file, document: documentNumber };
+    if (isJsonObject(value) && value.kind === 'List' && Array.isArray(value.items)) {
+      value.items.forEach((item, itemIndex) => {
+        const itemSource = { ...source, item: itemIndex + 1 };
+        manifests.push({ source: itemSource, object: checkObject(item, itemSource) });
+      });
+    } else {
+      manifests.push({ source, object: checkObject(value, source) });
+    }
+  });
+  return manifests;
+}
+
+function firstAliasOffset(document: Document.Parsed): number | undefined {
+  let offset: number | undefined;
+  visit(document, {
+    Alias(_key, node) {
+      offset = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
+
+/** One multi-document YAML string of the objects, as kubectl will read it. */
+export function serializeManifests(manifests: readonly Manifest[]): string {
+  return manifests
+    .map(({ object }) =>
+      // No anchors for repeated values, no folding of long lines, and the quotes our own YAML uses
+      // (Prettier's): the file is for people to read.
+      stringify(object, { ...KUBECTL_YAML, aliasDuplicateObjects: false, lineWidth: 0, singleQuote: true }),
+    )
+    .join('---\n');
+}
+
+export interface RenderRequest {
+  readonly templates: readonly TemplateFile[];
+  readonly variables: ReadonlyMap<string, string>;
+  readonly images: readonly ImageReference[];
+  readonly namespace: string;
+  /** The run to annotate objects with; undefined when `annotate` is false. */
+  readonly run: RunInfo | undefined;
+  /** Custom cluster-scoped kinds beyond the built-in ones, e.g. from the cluster's discovery. */
+  readonly clusterScopedKinds?: ReadonlySet<string>;
+}
+
+export interface RenderedManifests {
+  readonly manifests: Manifest[];
+  readonly images: ImageOverrideResult[];
+  readonly namespaces: Omit<NamespacePlan, 'manifests'>;
+  /** What will be applied, one multi-document YAML string. */
+  readonly yaml: string;
+}
+
+/**
+ * Everything that happens before the cluster is touched: tokens, parsing, image overrides,
+ * namespaces, annotations. Any error here is a UserError, and nothing has reached the cluster.
+ */
+export function renderManifests(request: RenderRequest): RenderedManifests {
+  const secretValues = [...request.variables.values()];
+  const parsed = request.templates.flatMap((template) =>
+    parseManifests(
+      replaceTokens(template.text, request.variables, template.path),
+      template.path,
+      secretValues,
+    ),
+  );
+  if (parsed.length === 0) throw userError('TemplatesHoldNoObjects', request.templates.length);
+  const withImages = applyImageOverrides(parsed, request.images);
+  const { manifests: placed, ...namespaces } = placeNamespaces(
+    withImages.manifests,
+    request.namespace,
+    request.clusterScopedKinds,
+  );
+  const annotated = request.run === undefined ? placed : annotateManifests(placed, request.run);
+  const manifests = definitionsFirst(annotated);
+  return { manifests, images: withImages.results, namespaces, yaml: serializeManifests(manifests) };
+}
+
+/**
+ * Namespaces, then CustomResourceDefinitions, then everything else, each in template order: kubectl
+ * applies in the order it reads, and an object cannot be created before its namespace.
+ */
+function definitionsFirst(manifests: readonly Manifest[]): Manifest[] {
+  const rank = ({ object }: Manifest): number =>
+    object.kind === 'Namespace' && object.apiVersion === 'v1'
+      ? 0
+      : object.kind === 'CustomResourceDefinition' && object.apiVersion.startsWith('apiextensions.k8s.io/')
+        ? 1
+        : 2;
+  // Array.prototype.sort is stable, so the template order holds within each rank.
+  return [...manifests].sort((a, b) => rank(a) - rank(b));
+}
+
+function checkObject(value: unknown, source: ManifestSource): KubernetesObject {
+  const missing = missingField(value);
+  if (missing === undefined) return value as KubernetesObject;
+  if (source.item === undefined)
+    throw userError('ManifestMissingField', source.file, source.document, missing);
+  throw userError('ListItemMissingField', source.file, source.document, source.item, missing);
+}
+
+/** The first field the API server needs to address the object that it lacks, if any. */
+function missingField(value: unknown): string | undefined {
+  if (!isJsonObject(value)) return 'kind';
+  if (typeof value.apiVersion !== 'string' || value.apiVersion === '') return 'apiVersion';
+  if (typeof value.kind !== 'string' || value.kind === '') return 'kind';
+  const { metadata } = value;
+  if (!isJsonObject(metadata) || typeof metadata.name !== 'string' || metadata.name === '') {
+    return 'metadata.name';
+  }
+  return undefined;
+}
+
+/**
+ * The parser's first line without its " at line X, column Y:" tail (the line is reported apart) and
+ * with every variable value masked: the reason may quote rendered text.
+ */
+function parserReason(message: string, secretValues: readonly string[]): string {
+  let reason = (message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '').trim();
+  const longestFirst = [...secretValues]
+    .filter((value) => value.length > 0)
+    .sort((a, b) => b.length - a.length);
+  for (const value of longestFirst) reason = reason.split(value).join('***');
+  return reason;
+}
