@@ -134,7 +134,7 @@ describe('sandbox CONNECT proxy', () => {
       }
     });
 
-    it('leaves other hosts routed, applies the latest matching rule and lifts a removed one', async () => {
+    it('leaves other hosts routed, applies the latest matching rule, lifts a removed one and counts `times`', async () => {
       const wide = proxy.refuse('*.vault.azure.net', { kind: 'status', status: 502 });
       const narrow = proxy.refuse('contoso-kv.vault.azure.net', { kind: 'status', status: 403 });
       assert.equal(await connectStatus(proxy, vaultTarget), 403);
@@ -143,8 +143,16 @@ describe('sandbox CONNECT proxy', () => {
       assert.equal(await connectStatus(proxy, vaultTarget), 502);
       wide.remove();
       assert.equal(await connectStatus(proxy, vaultTarget), 200);
+      const once = proxy.refuse('*.vault.azure.net', { kind: 'status', status: 503 }, { times: 1 });
+      assert.equal(await connectStatus(proxy, vaultTarget), 503);
+      assert.equal(
+        await connectStatus(proxy, vaultTarget),
+        200,
+        'a rule for one CONNECT lets the next through',
+      );
+      assert.equal(once.applied, 1);
       assert.deepEqual([narrow.applied, wide.applied], [1, 2]);
-      assert.deepEqual(proxy.refusedByRule.slice(-3), [
+      assert.deepEqual(proxy.refusedByRule.slice(-4, -1), [
         vaultTarget,
         'other-kv.vault.azure.net:443',
         vaultTarget,

@@ -34,9 +34,9 @@ export interface RunningProxy {
   route(host: string, port: number): void;
   /**
    * Turns down every CONNECT to a host matching `hostPattern` (as in `route`) the way `refusal`
-   * says, until removed. The latest rule for a host wins.
+   * says, until removed or `times` CONNECTs were refused. The latest rule for a host wins.
    */
-  refuse(hostPattern: string, refusal: ProxyRefusal): ActiveRefusal;
+  refuse(hostPattern: string, refusal: ProxyRefusal, options?: { readonly times?: number }): ActiveRefusal;
   /** Every CONNECT target the proxy refused for want of a route (a test can assert none leaked out). */
   readonly refused: readonly string[];
   /** Every CONNECT target turned down by a `refuse` rule, in order. */
@@ -51,8 +51,13 @@ class RefusalRule implements ActiveRefusal {
   constructor(
     readonly pattern: string,
     readonly refusal: ProxyRefusal,
+    private readonly times: number | undefined,
     private readonly onRemove: (rule: RefusalRule) => void,
   ) {}
+
+  get exhausted(): boolean {
+    return this.times !== undefined && this.applied >= this.times;
+  }
 
   remove(): void {
     this.onRemove(this);
@@ -112,7 +117,9 @@ export async function startProxy(initialRoutes: readonly ProxyRoute[] = []): Pro
     const target = request.url ?? '';
     connects.push(target);
     const host = target.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-    const refusal = [...refusals].reverse().find((rule) => matchesHost(rule.pattern, host));
+    const refusal = [...refusals]
+      .reverse()
+      .find((rule) => !rule.exhausted && matchesHost(rule.pattern, host));
     if (refusal !== undefined) {
       refusal.applied += 1;
       refusedByRule.push(target);
@@ -143,8 +150,8 @@ export async function startProxy(initialRoutes: readonly ProxyRoute[] = []): Pro
     port: address.port,
     url: `http://127.0.0.1:${address.port}`,
     route: (host, port) => void routes.set(host.toLowerCase(), port),
-    refuse: (hostPattern, refusal) => {
-      const rule = new RefusalRule(hostPattern, refusal, (removed) => {
+    refuse: (hostPattern, refusal, options = {}) => {
+      const rule = new RefusalRule(hostPattern, refusal, options.times, (removed) => {
         const index = refusals.indexOf(removed);
         if (index >= 0) refusals.splice(index, 1);
       });
