@@ -12,8 +12,7 @@ export interface RunInfo {
   readonly pipelineId?: string;
   /** Build.BuildId. */
   readonly runId: string;
-  /** Build.BuildNumber, the run's display name. */
-  readonly runNumber?: string;
+  /** The run's results page (see runUrl). */
   readonly runUrl: string;
   /** Build.SourceVersion. */
   readonly commit?: string;
@@ -22,8 +21,9 @@ export interface RunInfo {
 }
 
 /**
- * Annotation keys. The names KubernetesManifest@1 writes where it writes the same thing, so that
- * what users already query (`kubectl get deploy -o jsonpath=...`) keeps working after they switch.
+ * Annotation keys: the names KubernetesManifest@1 documents for its traceability annotations, so
+ * that what users already query (`kubectl get deploy -o jsonpath=...`) keeps working after they
+ * switch; `commit` is ours.
  */
 export const RUN_ANNOTATION_KEYS = {
   organizationUrl: 'azure-pipelines/org',
@@ -31,8 +31,7 @@ export const RUN_ANNOTATION_KEYS = {
   pipelineName: 'azure-pipelines/pipeline',
   pipelineId: 'azure-pipelines/pipelineId',
   runId: 'azure-pipelines/execution',
-  runNumber: 'azure-pipelines/run',
-  runUrl: 'azure-pipelines/runuri',
+  runUrl: 'azure-pipelines/executionuri',
   commit: 'azure-pipelines/commit',
   jobName: 'azure-pipelines/jobName',
 } as const satisfies Record<keyof RunInfo, string>;
