@@ -1,0 +1,356 @@
+import { execFile } from 'node:child_process';
+import { UserError, firstLine, userError } from '../common/errors';
+import { isJsonObject, type JsonObject } from './kubernetesObject';
+
+export interface KubectlResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface KubectlRunOptions {
+  /** The process is stopped after this long, whatever kubectl is waiting for. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Runs kubectl with these arguments; resolves with any exit code. Rejects with a
+ * KubectlTimeoutError when the time limit stopped it, or another error when it could not run it.
+ */
+export type KubectlRunner = (args: readonly string[], options: KubectlRunOptions) => Promise<KubectlResult>;
+
+export interface KubectlSettings {
+  readonly kubeconfig: string;
+  /** kubectl's `--request-timeout`, for each HTTP request it makes. */
+  readonly requestTimeoutSeconds: number;
+  /** How long one command (apply, get, …) may take in all, discovery and retries included. */
+  readonly commandTimeoutSeconds: number;
+}
+
+export const FIELD_MANAGER = 'azure-pipelines';
+
+export interface ApplyOptions {
+  readonly serverSide: true;
+  readonly fieldManager: string;
+  readonly forceConflicts: boolean;
+  readonly dryRun: 'server' | undefined;
+}
+
+export interface ObjectReference {
+  readonly kind: string;
+  readonly name: string;
+}
+
+export interface VersionInfo {
+  readonly major: number;
+  readonly minor: number;
+  readonly patch: number;
+  readonly gitVersion: string;
+}
+
+export interface KubectlVersions {
+  readonly client: VersionInfo;
+  /** Undefined when the server could not be asked; `serverError` says why. */
+  readonly server: VersionInfo | undefined;
+  readonly serverError?: string;
+}
+
+export interface ApplyConflict {
+  readonly manager: string;
+  readonly field: string;
+}
+
+/** kubectl was stopped because it ran past its time limit. */
+export class KubectlTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`kubectl was stopped after ${timeoutMs} ms`);
+    this.name = 'KubectlTimeoutError';
+  }
+}
+
+/** A kubectl command that exited with an error; the message is its first stderr line. */
+export class KubectlError extends UserError {
+  constructor(
+    readonly command: string,
+    readonly result: KubectlResult,
+  ) {
+    super(userError('KubectlFailed', command, result.code, firstLine(result.stderr)).message);
+    this.name = 'KubectlError';
+  }
+}
+
+/**
+ * The kubectl commands the task uses, each with `--kubeconfig` and `--request-timeout`, so that no
+ * call can read another cluster's configuration from the agent or hang on a silent server.
+ */
+export class Kubectl {
+  constructor(
+    private readonly run: KubectlRunner,
+    private readonly settings: KubectlSettings,
+  ) {}
+
+  /** Server-side apply of the files; kubectl's `name verb` lines. A field conflict explains itself. */
+  async apply(files: readonly string[], options: ApplyOptions): Promise<string[]> {
+    const args = [
+      'apply',
+      '--server-side',
+      `--field-manager=${options.fieldManager}`,
+      ...(options.forceConflicts ? ['--force-conflicts'] : []),
+      ...(options.dryRun === undefined ? [] : [`--dry-run=${options.dryRun}`]),
+      ...files.flatMap((file) => ['--filename', file]),
+    ];
+    const result = await this.execute(args);
+    if (result.code !== 0) {
+      const conflicts = parseApplyConflicts(result.stderr);
+      if (conflicts.length > 0) {
+        const list = conflicts.map(({ manager, field }) => `${field} (owned by ${manager})`).join(', ');
+        throw userError('ApplyConflict', list);
+      }
+      throw new KubectlError('apply', result);
+    }
+    return nonEmptyLines(result.stdout);
+  }
+
+  /**
+   * What server-side apply would change, as `kubectl diff` prints it; its exit code 1 only means
+   * "differences". kubectl runs an external `diff` program (KUBECTL_EXTERNAL_DIFF or `diff` on PATH).
+   */
+  async diff(
+    files: readonly string[],
+    options: Pick<ApplyOptions, 'fieldManager' | 'forceConflicts'>,
+  ): Promise<{ changed: boolean; diff: string }> {
+    const args = [
+      'diff',
+      '--server-side',
+      `--field-manager=${options.fieldManager}`,
+      ...(options.forceConflicts ? ['--force-conflicts'] : []),
+      ...files.flatMap((file) => ['--filename', file]),
+    ];
+    const result = await this.execute(args);
+    if (result.code > 1) throw new KubectlError('diff', result);
+    return { changed: result.code === 1, diff: result.stdout };
+  }
+
+  /**
+   * Waits for a workload's rollout. A Job has no rollout in kubectl's sense, so it is waited for with
+   * `kubectl wait --for=condition=Complete`.
+   */
+  async rolloutStatus(kind: string, name: string, namespace: string, timeoutSeconds: number): Promise<void> {
+    const args =
+      kind === 'Job'
+        ? ['wait', `job/${name}`, '--for=condition=Complete', `--timeout=${timeoutSeconds}s`]
+        : [
+            'rollout',
+            'status',
+            `${kind.toLowerCase()}/${name}`,
+            '--watch=true',
+            `--timeout=${timeoutSeconds}s`,
+          ];
+    const result = await this.execute([...args, '--namespace', namespace], timeoutSeconds);
+    if (result.code !== 0) throw new KubectlError(args.slice(0, 2).join(' '), result);
+  }
+
+  /** The object as the API server has it, or undefined when there is none. */
+  async get(kind: string, name: string, namespace: string | undefined): Promise<JsonObject | undefined> {
+    const result = await this.execute([
+      'get',
+      kind,
+      name,
+      ...namespaceArgs(namespace),
+      '--ignore-not-found',
+      '--output=json',
+    ]);
+    if (result.code !== 0) throw new KubectlError('get', result);
+    return result.stdout.trim() === '' ? undefined : parseJsonObject(result.stdout);
+  }
+
+  async list(kind: string, namespace: string, labelSelector: string): Promise<JsonObject[]> {
+    const result = await this.execute([
+      'get',
+      kind,
+      '--namespace',
+      namespace,
+      `--selector=${labelSelector}`,
+      '--output=json',
+    ]);
+    if (result.code !== 0) throw new KubectlError('get', result);
+    return itemsOf(parseJsonObject(result.stdout));
+  }
+
+  /** The events about one object, oldest first. */
+  async events(namespace: string, involvedObject: ObjectReference): Promise<JsonObject[]> {
+    const result = await this.execute([
+      'get',
+      'events',
+      '--namespace',
+      namespace,
+      `--field-selector=involvedObject.kind=${involvedObject.kind},involvedObject.name=${involvedObject.name}`,
+      '--output=json',
+    ]);
+    if (result.code !== 0) throw new KubectlError('get events', result);
+    return itemsOf(parseJsonObject(result.stdout)).sort((a, b) => compareText(eventTime(a), eventTime(b)));
+  }
+
+  /** The last lines a container wrote; `previous` for the instance before a restart (a crash loop). */
+  async logs(
+    pod: string,
+    container: string,
+    namespace: string,
+    options: { previous: boolean; tail: number },
+  ): Promise<string> {
+    const result = await this.execute([
+      'logs',
+      pod,
+      `--container=${container}`,
+      '--namespace',
+      namespace,
+      `--tail=${options.tail}`,
+      ...(options.previous ? ['--previous'] : []),
+    ]);
+    if (result.code !== 0) throw new KubectlError('logs', result);
+    return result.stdout;
+  }
+
+  /** Client and server versions; a server that cannot be reached leaves `server` undefined. */
+  async version(): Promise<KubectlVersions> {
+    const result = await this.execute(['version', '--output=json']);
+    let parsed: JsonObject;
+    try {
+      parsed = parseJsonObject(result.stdout);
+    } catch {
+      throw new KubectlError('version', result);
+    }
+    const client = versionInfo(parsed.clientVersion);
+    if (client === undefined) throw new KubectlError('version', result);
+    const server = versionInfo(parsed.serverVersion);
+    if (server !== undefined) return { client, server };
+    return { client, server, serverError: firstLine(result.stderr) };
+  }
+
+  /** `waitSeconds`: how long the command itself is asked to wait, on top of the usual time limit. */
+  private async execute(command: readonly string[], waitSeconds = 0): Promise<KubectlResult> {
+    const { kubeconfig, requestTimeoutSeconds, commandTimeoutSeconds } = this.settings;
+    const timeoutSeconds = waitSeconds + commandTimeoutSeconds;
+    try {
+      return await this.run(
+        ['--kubeconfig', kubeconfig, `--request-timeout=${requestTimeoutSeconds}s`, ...command],
+        { timeoutMs: timeoutSeconds * 1000 },
+      );
+    } catch (error: unknown) {
+      if (error instanceof KubectlTimeoutError)
+        throw userError('KubectlTimedOut', command[0], timeoutSeconds);
+      throw error;
+    }
+  }
+}
+
+/**
+ * The fields and managers of a server-side apply conflict, from kubectl's stderr. The API server
+ * writes one conflict as `conflict with "manager" [using apps/v1 [at time]]: .path` and several as
+ * `conflicts with "manager"…:` followed by `- .path` lines.
+ */
+export function parseApplyConflicts(stderr: string): ApplyConflict[] {
+  const conflicts: ApplyConflict[] = [];
+  const single = /Apply failed with 1 conflict: conflict with "((?:[^"\\]|\\.)*)"[^\n]*?: (\.[^\n]*)/.exec(
+    stderr,
+  );
+  if (single?.[1] !== undefined && single[2] !== undefined) {
+    return [{ manager: single[1], field: single[2].trim() }];
+  }
+  let manager: string | undefined;
+  for (const line of stderr.split(/\r?\n/)) {
+    const heading = /conflicts with "((?:[^"\\]|\\.)*)"/.exec(line);
+    if (heading?.[1] !== undefined) {
+      manager = heading[1];
+      continue;
+    }
+    const field = /^- (\..*)$/.exec(line.trim());
+    if (manager !== undefined && field?.[1] !== undefined) conflicts.push({ manager, field: field[1] });
+  }
+  return conflicts;
+}
+
+/**
+ * Runs kubectl as a child process: no shell (arguments stay arguments), a hard time limit, and the
+ * output collected in full. `env` is the child's whole environment (the agent's proxy settings, say).
+ */
+export function processRunner(kubectlPath: string, env: NodeJS.ProcessEnv = process.env): KubectlRunner {
+  return (args, options) =>
+    new Promise((resolve, reject) => {
+      execFile(
+        kubectlPath,
+        [...args],
+        {
+          env,
+          timeout: options.timeoutMs,
+          maxBuffer: 256 * 1024 * 1024,
+          windowsHide: true,
+          encoding: 'utf8',
+        },
+        (error, stdout, stderr) => {
+          if (error === null) {
+            resolve({ code: 0, stdout, stderr });
+          } else if (typeof error.code === 'number') {
+            resolve({ code: error.code, stdout, stderr });
+          } else if (typeof error.code === 'string') {
+            // ENOENT or EACCES (a wrong path, not executable), or more output than maxBuffer, which
+            // also kills the child: looked at before `killed`, so it is not taken for a timeout.
+            reject(userError('KubectlNotStarted', kubectlPath, error.message));
+          } else if (error.killed === true) {
+            reject(new KubectlTimeoutError(options.timeoutMs));
+          } else {
+            reject(new Error(`kubectl ended on signal ${String(error.signal)}: ${firstLine(stderr)}`));
+          }
+        },
+      );
+    });
+}
+
+/** Parses a version from its `gitVersion` (`v1.32.4`, `v1.30.2-gke.1`): `minor` may read `30+`. */
+export function versionInfo(value: unknown): VersionInfo | undefined {
+  if (!isJsonObject(value) || typeof value.gitVersion !== 'string') return undefined;
+  const match = /^v?(\d+)\.(\d+)\.(\d+)/.exec(value.gitVersion);
+  if (match === null) return undefined;
+  return {
+    major: Number(match[1]),
+    minor: Number(match[2]),
+    patch: Number(match[3]),
+    gitVersion: value.gitVersion,
+  };
+}
+
+function namespaceArgs(namespace: string | undefined): string[] {
+  return namespace === undefined ? [] : ['--namespace', namespace];
+}
+
+function parseJsonObject(text: string): JsonObject {
+  const value: unknown = JSON.parse(text);
+  if (!isJsonObject(value)) throw new SyntaxError('kubectl printed JSON that is not an object');
+  return value;
+}
+
+function itemsOf(list: JsonObject): JsonObject[] {
+  return Array.isArray(list.items) ? list.items.filter(isJsonObject) : [];
+}
+
+/** Events carry their time in one of three fields, depending on which API wrote them. */
+function eventTime(event: JsonObject): string {
+  for (const value of [event.lastTimestamp, event.eventTime, event.firstTimestamp]) {
+    if (typeof value === 'string') return value;
+  }
+  const metadata = event.metadata;
+  return isJsonObject(metadata) && typeof metadata.creationTimestamp === 'string'
+    ? metadata.creationTimestamp
+    : '';
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function nonEmptyLines(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+}

@@ -1,0 +1,435 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  FIELD_MANAGER,
+  Kubectl,
+  KubectlError,
+  KubectlTimeoutError,
+  parseApplyConflicts,
+  processRunner,
+  type KubectlResult,
+  type KubectlRunOptions,
+} from '../../tasks/deploy-aks-template/kubectl';
+import { assertRejectsWithUserError, message } from './messages';
+
+const KUBECONFIG = '/tmp/agent/kubeconfig';
+const GLOBAL = ['--kubeconfig', KUBECONFIG, '--request-timeout=30s'];
+
+/** A runner that records each call and answers from a queue (exit 0, empty output by default). */
+class FakeRunner {
+  readonly calls: { args: readonly string[]; options: KubectlRunOptions }[] = [];
+  private readonly answers: (Partial<KubectlResult> | Error)[] = [];
+
+  answer(...answers: (Partial<KubectlResult> | Error)[]): this {
+    this.answers.push(...answers);
+    return this;
+  }
+
+  readonly run = (args: readonly string[], options: KubectlRunOptions): Promise<KubectlResult> => {
+    this.calls.push({ args, options });
+    const answer = this.answers.shift() ?? {};
+    if (answer instanceof Error) return Promise.reject(answer);
+    return Promise.resolve({ code: 0, stdout: '', stderr: '', ...answer });
+  };
+
+  kubectl(): Kubectl {
+    return new Kubectl(this.run, {
+      kubeconfig: KUBECONFIG,
+      requestTimeoutSeconds: 30,
+      commandTimeoutSeconds: 120,
+    });
+  }
+
+  get args(): (readonly string[])[] {
+    return this.calls.map((call) => call.args);
+  }
+}
+
+const CONFLICT_ONE = `error: Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas
+Please review the fields above--they currently have other managers. Here
+are the ways you can resolve this warning:
+* If you intend to manage all of these fields, please re-run the apply
+  command with the \`--force-conflicts\` flag.`;
+
+const CONFLICT_MANY = `error: Apply failed with 3 conflicts: conflicts with "helm" using apps/v1 at 2026-11-30T10:00:00Z:
+- .spec.replicas
+- .spec.template.spec.containers[name="web"].image
+conflicts with "kubectl-edit" using apps/v1:
+- .metadata.labels.tier
+Please review the fields above--they currently have other managers.`;
+
+describe('Kubectl', () => {
+  describe('apply', () => {
+    it('applies server-side under our field manager, every file named', async () => {
+      const runner = new FakeRunner().answer({
+        stdout: 'deployment.apps/web serverside-applied\nservice/web serverside-applied\n',
+      });
+      const applied = await runner
+        .kubectl()
+        .apply(['a.yaml', 'b.yaml'], {
+          serverSide: true,
+          fieldManager: FIELD_MANAGER,
+          forceConflicts: false,
+          dryRun: undefined,
+        });
+      assert.deepEqual(runner.args, [
+        [
+          ...GLOBAL,
+          'apply',
+          '--server-side',
+          '--field-manager=azure-pipelines',
+          '--filename',
+          'a.yaml',
+          '--filename',
+          'b.yaml',
+        ],
+      ]);
+      assert.deepEqual(runner.calls[0]?.options, { timeoutMs: 120_000 });
+      assert.deepEqual(applied, ['deployment.apps/web serverside-applied', 'service/web serverside-applied']);
+    });
+
+    it('forces conflicts and dry-runs on the server only when asked', async () => {
+      const runner = new FakeRunner();
+      await runner
+        .kubectl()
+        .apply(['r.yaml'], {
+          serverSide: true,
+          fieldManager: 'azure-pipelines',
+          forceConflicts: true,
+          dryRun: 'server',
+        });
+      assert.deepEqual(runner.args, [
+        [
+          ...GLOBAL,
+          'apply',
+          '--server-side',
+          '--field-manager=azure-pipelines',
+          '--force-conflicts',
+          '--dry-run=server',
+          '--filename',
+          'r.yaml',
+        ],
+      ]);
+    });
+
+    it('explains a field conflict: which manager owns which field', async () => {
+      const runner = new FakeRunner().answer({ code: 1, stderr: CONFLICT_ONE });
+      await assertRejectsWithUserError(
+        () =>
+          runner
+            .kubectl()
+            .apply(['r.yaml'], {
+              serverSide: true,
+              fieldManager: FIELD_MANAGER,
+              forceConflicts: false,
+              dryRun: 'server',
+            }),
+        'ApplyConflict',
+        '.spec.replicas (owned by kubectl-client-side-apply)',
+      );
+    });
+
+    it('fails with the first line kubectl wrote for any other error', async () => {
+      const stderr =
+        'Error from server (Forbidden): deployments.apps "web" is forbidden: User "ci" cannot patch\nmore';
+      const runner = new FakeRunner().answer({ code: 1, stderr });
+      await assert.rejects(
+        () =>
+          runner
+            .kubectl()
+            .apply(['r.yaml'], {
+              serverSide: true,
+              fieldManager: FIELD_MANAGER,
+              forceConflicts: false,
+              dryRun: undefined,
+            }),
+        (error: unknown) => {
+          assert.ok(error instanceof KubectlError);
+          assert.equal(error.message, message('KubectlFailed', 'apply', 1, stderr.split('\n')[0]));
+          assert.equal(error.result.stderr, stderr);
+          return true;
+        },
+      );
+    });
+  });
+
+  describe('diff', () => {
+    it('reads exit code 1 as "differences", with the diff', async () => {
+      const runner = new FakeRunner().answer({ code: 1, stdout: '-  replicas: 2\n+  replicas: 3\n' });
+      const result = await runner
+        .kubectl()
+        .diff(['r.yaml'], { fieldManager: FIELD_MANAGER, forceConflicts: false });
+      assert.deepEqual(result, { changed: true, diff: '-  replicas: 2\n+  replicas: 3\n' });
+      assert.deepEqual(runner.args, [
+        [...GLOBAL, 'diff', '--server-side', '--field-manager=azure-pipelines', '--filename', 'r.yaml'],
+      ]);
+    });
+
+    it('reads exit code 0 as "no differences"', async () => {
+      const runner = new FakeRunner().answer({ code: 0 });
+      const result = await runner
+        .kubectl()
+        .diff(['r.yaml'], { fieldManager: FIELD_MANAGER, forceConflicts: true });
+      assert.deepEqual(result, { changed: false, diff: '' });
+      assert.deepEqual(runner.args[0]?.slice(GLOBAL.length), [
+        'diff',
+        '--server-side',
+        '--field-manager=azure-pipelines',
+        '--force-conflicts',
+        '--filename',
+        'r.yaml',
+      ]);
+    });
+
+    it('fails on exit codes above 1', async () => {
+      const runner = new FakeRunner().answer({ code: 2, stderr: 'error: unable to recognize "r.yaml"' });
+      await assert.rejects(
+        () => runner.kubectl().diff(['r.yaml'], { fieldManager: FIELD_MANAGER, forceConflicts: false }),
+        KubectlError,
+      );
+    });
+  });
+
+  describe('rolloutStatus', () => {
+    it('watches a Deployment rollout in its namespace, giving the process the wait on top of its limit', async () => {
+      const runner = new FakeRunner();
+      await runner.kubectl().rolloutStatus('Deployment', 'web', 'web-staging', 600);
+      assert.deepEqual(runner.args, [
+        [
+          ...GLOBAL,
+          'rollout',
+          'status',
+          'deployment/web',
+          '--watch=true',
+          '--timeout=600s',
+          '--namespace',
+          'web-staging',
+        ],
+      ]);
+      assert.deepEqual(runner.calls[0]?.options, { timeoutMs: 720_000 });
+    });
+
+    it('waits for a Job to complete, which kubectl rollout cannot', async () => {
+      const runner = new FakeRunner();
+      await runner.kubectl().rolloutStatus('Job', 'migrate', 'web', 60);
+      assert.deepEqual(runner.args, [
+        [...GLOBAL, 'wait', 'job/migrate', '--for=condition=Complete', '--timeout=60s', '--namespace', 'web'],
+      ]);
+    });
+
+    it('fails when the rollout does not finish', async () => {
+      const runner = new FakeRunner().answer({
+        code: 1,
+        stderr: 'error: timed out waiting for the condition',
+      });
+      await assertRejectsWithUserError(
+        () => runner.kubectl().rolloutStatus('StatefulSet', 'db', 'web', 5),
+        'KubectlFailed',
+        'rollout status',
+        1,
+        'error: timed out waiting for the condition',
+      );
+    });
+  });
+
+  describe('get', () => {
+    it('returns the object as JSON', async () => {
+      const runner = new FakeRunner().answer({ stdout: '{"kind":"Deployment","metadata":{"name":"web"}}' });
+      const object = await runner.kubectl().get('Deployment', 'web', 'web-staging');
+      assert.deepEqual(object, { kind: 'Deployment', metadata: { name: 'web' } });
+      assert.deepEqual(runner.args, [
+        [
+          ...GLOBAL,
+          'get',
+          'Deployment',
+          'web',
+          '--namespace',
+          'web-staging',
+          '--ignore-not-found',
+          '--output=json',
+        ],
+      ]);
+    });
+
+    it('returns undefined for an object that does not exist', async () => {
+      const runner = new FakeRunner().answer({ stdout: '' });
+      assert.equal(await runner.kubectl().get('Deployment', 'web', 'web'), undefined);
+    });
+
+    it('names no namespace for a cluster-scoped object', async () => {
+      const runner = new FakeRunner().answer({ stdout: '{"kind":"Namespace"}' });
+      await runner.kubectl().get('Namespace', 'web', undefined);
+      assert.deepEqual(runner.args, [
+        [...GLOBAL, 'get', 'Namespace', 'web', '--ignore-not-found', '--output=json'],
+      ]);
+    });
+  });
+
+  it('lists objects by label selector', async () => {
+    const runner = new FakeRunner().answer({
+      stdout: '{"kind":"List","items":[{"metadata":{"name":"p1"}},{"metadata":{"name":"p2"}}]}',
+    });
+    const pods = await runner.kubectl().list('Pod', 'web', 'app=web,pod-template-hash=7d9c');
+    assert.deepEqual(pods, [{ metadata: { name: 'p1' } }, { metadata: { name: 'p2' } }]);
+    assert.deepEqual(runner.args, [
+      [
+        ...GLOBAL,
+        'get',
+        'Pod',
+        '--namespace',
+        'web',
+        '--selector=app=web,pod-template-hash=7d9c',
+        '--output=json',
+      ],
+    ]);
+  });
+
+  it('lists the events of one object, oldest first', async () => {
+    const items = [
+      { reason: 'BackOff', lastTimestamp: '2026-11-30T10:00:09Z' },
+      { reason: 'Pulling', eventTime: '2026-11-30T10:00:01.000000Z' },
+      { reason: 'Scheduled', metadata: { creationTimestamp: '2026-11-30T10:00:00Z' } },
+    ];
+    const runner = new FakeRunner().answer({ stdout: JSON.stringify({ items }) });
+    const events = await runner.kubectl().events('web', { kind: 'Pod', name: 'web-7d9c-abcde' });
+    assert.deepEqual(
+      events.map((event) => event.reason),
+      ['Scheduled', 'Pulling', 'BackOff'],
+    );
+    assert.deepEqual(runner.args, [
+      [
+        ...GLOBAL,
+        'get',
+        'events',
+        '--namespace',
+        'web',
+        '--field-selector=involvedObject.kind=Pod,involvedObject.name=web-7d9c-abcde',
+        '--output=json',
+      ],
+    ]);
+  });
+
+  it("reads the last log lines of a container's previous instance", async () => {
+    const runner = new FakeRunner().answer({ stdout: 'panic: no database\n' });
+    const logs = await runner.kubectl().logs('web-7d9c-efghi', 'web', 'web', { previous: true, tail: 50 });
+    assert.equal(logs, 'panic: no database\n');
+    assert.deepEqual(runner.args, [
+      [
+        ...GLOBAL,
+        'logs',
+        'web-7d9c-efghi',
+        '--container=web',
+        '--namespace',
+        'web',
+        '--tail=50',
+        '--previous',
+      ],
+    ]);
+  });
+
+  describe('version', () => {
+    it('parses the client and server versions', async () => {
+      const stdout = JSON.stringify({
+        clientVersion: { major: '1', minor: '32', gitVersion: 'v1.32.4' },
+        kustomizeVersion: 'v5.5.0',
+        serverVersion: { major: '1', minor: '30+', gitVersion: 'v1.30.2-gke.1587003' },
+      });
+      const runner = new FakeRunner().answer({ stdout });
+      assert.deepEqual(await runner.kubectl().version(), {
+        client: { major: 1, minor: 32, patch: 4, gitVersion: 'v1.32.4' },
+        server: { major: 1, minor: 30, patch: 2, gitVersion: 'v1.30.2-gke.1587003' },
+      });
+      assert.deepEqual(runner.args, [[...GLOBAL, 'version', '--output=json']]);
+    });
+
+    it('gives the client version and the reason when the server cannot be reached', async () => {
+      const runner = new FakeRunner().answer({
+        code: 1,
+        stdout: JSON.stringify({ clientVersion: { gitVersion: 'v1.32.4' } }),
+        stderr: 'Unable to connect to the server: dial tcp 10.0.0.1:443: i/o timeout\n',
+      });
+      assert.deepEqual(await runner.kubectl().version(), {
+        client: { major: 1, minor: 32, patch: 4, gitVersion: 'v1.32.4' },
+        server: undefined,
+        serverError: 'Unable to connect to the server: dial tcp 10.0.0.1:443: i/o timeout',
+      });
+    });
+  });
+
+  it('turns a process stopped at its time limit into a message naming the command', async () => {
+    const runner = new FakeRunner().answer(new KubectlTimeoutError(120_000));
+    await assertRejectsWithUserError(
+      () => runner.kubectl().get('Pod', 'p', 'web'),
+      'KubectlTimedOut',
+      'get',
+      120,
+    );
+  });
+});
+
+describe('parseApplyConflicts', () => {
+  it('reads the single-conflict form', () => {
+    assert.deepEqual(parseApplyConflicts(CONFLICT_ONE), [
+      { manager: 'kubectl-client-side-apply', field: '.spec.replicas' },
+    ]);
+  });
+
+  it('reads the several-conflicts form, manager by manager', () => {
+    assert.deepEqual(parseApplyConflicts(CONFLICT_MANY), [
+      { manager: 'helm', field: '.spec.replicas' },
+      { manager: 'helm', field: '.spec.template.spec.containers[name="web"].image' },
+      { manager: 'kubectl-edit', field: '.metadata.labels.tier' },
+    ]);
+  });
+
+  it('finds none in other errors', () => {
+    assert.deepEqual(parseApplyConflicts('error: the server could not find the requested resource'), []);
+  });
+});
+
+describe('processRunner', () => {
+  let folder: string;
+  let fakeKubectl: string;
+  before(function () {
+    if (process.platform === 'win32') this.skip();
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'kubectl-runner-'));
+    fakeKubectl = path.join(folder, 'kubectl');
+    // Prints each argument on its own line, then exits with the code in FAKE_EXIT (or sleeps).
+    fs.writeFileSync(
+      fakeKubectl,
+      '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\necho "to stderr" >&2\n[ -n "$FAKE_SLEEP" ] && exec sleep "$FAKE_SLEEP"\nexit "${FAKE_EXIT:-0}"\n',
+      { mode: 0o755 },
+    );
+  });
+  after(() => fs.rmSync(folder, { recursive: true, force: true }));
+
+  it('passes arguments as they are, with no shell to expand them', async () => {
+    const args = ['get', 'pod', '$(touch pwned)', 'a b', '*', '--selector=app=web;x'];
+    const result = await processRunner(fakeKubectl, { PATH: process.env.PATH })(args, { timeoutMs: 30_000 });
+    assert.deepEqual(result, { code: 0, stdout: `${args.join('\n')}\n`, stderr: 'to stderr\n' });
+  });
+
+  it('resolves with the exit code kubectl ended with', async () => {
+    const result = await processRunner(fakeKubectl, { PATH: process.env.PATH, FAKE_EXIT: '3' })(['diff'], {
+      timeoutMs: 30_000,
+    });
+    assert.deepEqual(result, { code: 3, stdout: 'diff\n', stderr: 'to stderr\n' });
+  });
+
+  it('stops kubectl at the time limit', async () => {
+    const run = processRunner(fakeKubectl, { PATH: process.env.PATH, FAKE_SLEEP: '30' });
+    await assert.rejects(() => run(['rollout'], { timeoutMs: 200 }), KubectlTimeoutError);
+  });
+
+  it('fails naming a kubectl that cannot be started', async () => {
+    const missing = path.join(folder, 'no-kubectl');
+    await assertRejectsWithUserError(
+      () => processRunner(missing)(['version'], { timeoutMs: 30_000 }),
+      'KubectlNotStarted',
+      missing,
+      `spawn ${missing} ENOENT`,
+    );
+  });
+});
