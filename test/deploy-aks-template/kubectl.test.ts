@@ -66,14 +66,12 @@ describe('Kubectl', () => {
       const runner = new FakeRunner().answer({
         stdout: 'deployment.apps/web serverside-applied\nservice/web serverside-applied\n',
       });
-      const applied = await runner
-        .kubectl()
-        .apply(['a.yaml', 'b.yaml'], {
-          serverSide: true,
-          fieldManager: FIELD_MANAGER,
-          forceConflicts: false,
-          dryRun: undefined,
-        });
+      const applied = await runner.kubectl().apply(['a.yaml', 'b.yaml'], {
+        serverSide: true,
+        fieldManager: FIELD_MANAGER,
+        forceConflicts: false,
+        dryRun: undefined,
+      });
       assert.deepEqual(runner.args, [
         [
           ...GLOBAL,
@@ -92,14 +90,12 @@ describe('Kubectl', () => {
 
     it('forces conflicts and dry-runs on the server only when asked', async () => {
       const runner = new FakeRunner();
-      await runner
-        .kubectl()
-        .apply(['r.yaml'], {
-          serverSide: true,
-          fieldManager: 'azure-pipelines',
-          forceConflicts: true,
-          dryRun: 'server',
-        });
+      await runner.kubectl().apply(['r.yaml'], {
+        serverSide: true,
+        fieldManager: 'azure-pipelines',
+        forceConflicts: true,
+        dryRun: 'server',
+      });
       assert.deepEqual(runner.args, [
         [
           ...GLOBAL,
@@ -118,14 +114,12 @@ describe('Kubectl', () => {
       const runner = new FakeRunner().answer({ code: 1, stderr: CONFLICT_ONE });
       await assertRejectsWithUserError(
         () =>
-          runner
-            .kubectl()
-            .apply(['r.yaml'], {
-              serverSide: true,
-              fieldManager: FIELD_MANAGER,
-              forceConflicts: false,
-              dryRun: 'server',
-            }),
+          runner.kubectl().apply(['r.yaml'], {
+            serverSide: true,
+            fieldManager: FIELD_MANAGER,
+            forceConflicts: false,
+            dryRun: 'server',
+          }),
         'ApplyConflict',
         '.spec.replicas (owned by kubectl-client-side-apply)',
       );
@@ -137,14 +131,12 @@ describe('Kubectl', () => {
       const runner = new FakeRunner().answer({ code: 1, stderr });
       await assert.rejects(
         () =>
-          runner
-            .kubectl()
-            .apply(['r.yaml'], {
-              serverSide: true,
-              fieldManager: FIELD_MANAGER,
-              forceConflicts: false,
-              dryRun: undefined,
-            }),
+          runner.kubectl().apply(['r.yaml'], {
+            serverSide: true,
+            fieldManager: FIELD_MANAGER,
+            forceConflicts: false,
+            dryRun: undefined,
+          }),
         (error: unknown) => {
           assert.ok(error instanceof KubectlError);
           assert.equal(error.message, message('KubectlFailed', 'apply', 1, stderr.split('\n')[0]));
