@@ -1,6 +1,17 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { interpretOutput, type TaskRun } from '../../scripts/agent';
-import { drawScenario, expectedOutcome, judge, runKeyVaultCampaign } from './keyVaultCampaign';
+import { bundleTasks } from '../../scripts/bundle';
+import {
+  drawScenario,
+  expectedOutcome,
+  judge,
+  runKeyVaultCampaign,
+  summarizeCampaign,
+  type RunReport,
+} from './keyVaultCampaign';
 
 function taskRun(stdout: string): TaskRun {
   const interpreted = interpretOutput(stdout);
@@ -12,7 +23,9 @@ describe('the Key Vault fault campaign', function () {
   this.timeout(180_000);
 
   it('runs the bundled task under faults: three seeds, no findings', async () => {
-    const reports = await runKeyVaultCampaign({ seeds: [1, 2, 3], maxSecrets: 30, faultRate: 0.1 });
+    // Seeds whose scenarios succeed without faults (two with `*`, one with names): seeds 1-3 all
+    // fail on their inputs before faults matter.
+    const reports = await runKeyVaultCampaign({ seeds: [4, 5, 14], maxSecrets: 30, faultRate: 0.1 });
     assert.equal(reports.length, 3);
     assert.deepEqual(
       reports.flatMap((report) => report.findings.map((finding) => `seed ${report.seed}: ${finding}`)),
@@ -22,6 +35,67 @@ describe('the Key Vault fault campaign', function () {
       reports.some((report) => report.faults > 0),
       'faults were injected',
     );
+    assert.deepEqual(
+      summarizeCampaign(reports).findings,
+      [],
+      'faults alone failed no more runs than the bound',
+    );
+  });
+
+  it('reports findings against a build with every retry switched off', async () => {
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aks-delivery-no-retries-'));
+    try {
+      await bundleTasks({ outDir, retries: false });
+
+      const reports = await runKeyVaultCampaign({
+        seeds: [21, 22, 23, 24, 25],
+        maxSecrets: 30,
+        faultRate: 0.3,
+        extensionDir: outDir,
+      });
+
+      const summary = summarizeCampaign(reports);
+      assert.match(summary.findings.join('\n'), /failed for faults alone; the bound is 5% \(at most 1\)/);
+      assert.ok(summary.failedUnderFaults >= 2, JSON.stringify(summary));
+    } finally {
+      fs.rmSync(outDir, { recursive: true, force: true });
+    }
+  });
+
+  describe('its bound on failures under faults', () => {
+    const report = (seed: number, result: string, failedUnderFaults: boolean): RunReport => ({
+      seed,
+      scenario: '',
+      result,
+      durationMs: 1,
+      faults: failedUnderFaults ? 3 : 0,
+      faultKinds: failedUnderFaults ? { status5xx: 2, neverAnswer: 1 } : {},
+      failedUnderFaults,
+      findings: [],
+    });
+    const campaign = (runs: number, underFaults: number): RunReport[] =>
+      Array.from({ length: runs }, (_, i) =>
+        report(i, i < underFaults ? 'Failed' : 'Succeeded', i < underFaults),
+      );
+
+    it('allows 5% of the runs, rounded up, to fail for faults alone', () => {
+      const summary = summarizeCampaign(campaign(200, 10));
+
+      assert.deepEqual(summary.findings, []);
+      assert.equal(summary.allowedUnderFaults, 10);
+      assert.deepEqual(
+        [summary.runs, summary.succeeded, summary.failedAsRequired, summary.failedUnderFaults],
+        [200, 190, 0, 10],
+      );
+      assert.deepEqual(summary.faultKinds, { status5xx: 20, neverAnswer: 10 });
+    });
+
+    it('reports a campaign where more runs than that fail for faults alone', () => {
+      assert.deepEqual(summarizeCampaign(campaign(200, 11)).findings, [
+        '11 of 200 runs failed for faults alone; the bound is 5% (at most 10): the retries give up too early',
+      ]);
+      assert.equal(summarizeCampaign(campaign(3, 2)).findings.length, 1);
+    });
   });
 
   describe('its judge', () => {
@@ -36,6 +110,7 @@ describe('the Key Vault fault campaign', function () {
     const goodOutput = (): string[] => [
       ...[...expected].map(([name, value]) => setVariable(name, value)),
       ...warnings(expectation.kind === 'succeed' ? expectation.warnings : 0),
+      '##vso[task.complete result=Succeeded;]done',
     ];
 
     it('passes the run the contract asks for', () => {
@@ -64,6 +139,22 @@ describe('the Key Vault fault campaign', function () {
       assert.match(findingsOf(leaked), /leak/);
       assert.match(findingsOf(halfDone, 5), /failed after setting 1 variables/);
       assert.match(findingsOf(halfDone.slice(1)), /failed without any fault/);
+    });
+
+    it('finds a run that ended without a result, or with two, and a JavaScript error in the output', () => {
+      const findingsOf = (lines: string[]): string =>
+        judge(taskRun(lines.join('\n')), expectation, scenario, 0).findings.join('; ');
+      const silent = goodOutput().filter((line) => !line.startsWith('##vso[task.complete'));
+
+      assert.match(findingsOf(silent), /0 task\.complete commands, expected exactly one/);
+      assert.match(
+        findingsOf([...goodOutput(), '##vso[task.complete result=Failed;]late']),
+        /2 task\.complete/,
+      );
+      assert.match(
+        findingsOf([...goodOutput(), "TypeError: Cannot read properties of undefined (reading 'split')"]),
+        /a JavaScript error reached the output/,
+      );
     });
   });
 });

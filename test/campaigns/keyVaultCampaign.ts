@@ -1,14 +1,16 @@
 // A fault campaign for the bundled FetchKeyVaultSecrets task: per seed, a random vault (values of
 // every shape, disabled, expired and not yet valid secrets), random inputs and random faults on
 // Key Vault and Entra ID. Each run must either set exactly the expected variables, or fail with one
-// clear line and set nothing; no run may print a value. `npm run campaign -- keyVault --seeds 200`.
+// clear line and set nothing; no run may print a value. Faults alone may fail only a few runs (the
+// bound), so a task that gives up too early cannot pass. `npm run campaign -- keyVault --seeds 200`.
 import { runTaskAsAgent, type TaskRun } from '../../scripts/agent';
 import type { EndpointDefinition } from '../../scripts/agentEnvironment';
 import { planVariables } from '../../tasks/fetch-keyvault-secrets/variableNames';
 import { startBase, type SandboxBase } from '../sandbox/base';
 import { startEntra, type EntraServer } from '../sandbox/entra';
-import { FaultPlan, mulberry32 } from '../sandbox/faults';
+import { FaultPlan, mulberry32, type FaultKind } from '../sandbox/faults';
 import { startKeyVault, type KeyVaultServer } from '../sandbox/keyVault';
+import type { ActiveRefusal, ProxyRefusal } from '../sandbox/proxy';
 import { findLeaks } from '../support/leaks';
 
 const CONNECTION = '0c4a1f0e-7d2b-4c4e-9f1a-3b5d7e9f1a2c';
@@ -21,14 +23,27 @@ export interface CampaignOptions {
   /** Chance that a request meets a fault, spread over the kinds of fault. */
   readonly faultRate: number;
   readonly onRun?: (report: RunReport) => void;
+  /** A staged extension other than dist/extension (a variant bundle, e.g. with retries off). */
+  readonly extensionDir?: string;
 }
+
+/**
+ * The share of runs that may fail only because faults outlasted the task's retries (the scenario
+ * did not call for a failure). At fault rate 0.1 a task that retries well stays far below it.
+ */
+export const FAULT_FAILURE_BOUND = 0.05;
+/** The per-try timeout the task is given through this variable, so a hung request costs seconds. */
+const HTTP_TIMEOUT_SECONDS = '3';
 
 export interface RunReport {
   readonly seed: number;
   readonly scenario: string;
   readonly result: string;
   readonly durationMs: number;
+  /** Faults that fail a request (latency and slow bodies only delay it). */
   readonly faults: number;
+  /** Every injected fault by kind, proxy refusals included. */
+  readonly faultKinds: Readonly<Partial<Record<FaultKind | 'proxyRefusal', number>>>;
   /** The failure message, when the run failed. */
   readonly failure?: string;
   /** A failure the scenario did not call for, accepted because faults outlasted the retries. */
@@ -174,12 +189,64 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Adds this run's faults: a share of Key Vault and Entra ID requests meets one of each kind. */
-function planFaults(vaultFaults: FaultPlan, entraFaults: FaultPlan, seed: number, rate: number): void {
+/** A proxy that refuses every tunnel to one host in this run: the run must fail naming the proxy. */
+interface LastingRefusal {
+  readonly host: string;
+  readonly refusal: ProxyRefusal;
+}
+
+const LASTING_REFUSALS: readonly ProxyRefusal[] = [
+  { kind: 'status', status: 502, truncated: true },
+  { kind: 'status', status: 403 },
+  { kind: 'authenticationRequired', realm: 'campaign-proxy' },
+  { kind: 'captivePortal' },
+];
+
+/**
+ * Adds this run's faults: a share of Key Vault and Entra ID requests meets one of each kind; some
+ * runs get a short throttling window, a proxy that fails one tunnel, or one that refuses them all.
+ * Returns the lasting refusal, if this run has one, and the proxy rules to lift after the run.
+ */
+function planFaults(
+  sandbox: CampaignSandbox,
+  seed: number,
+  rate: number,
+): { lasting: LastingRefusal | undefined; proxyRules: ActiveRefusal[] } {
+  const { vaultFaults, entraFaults, base } = sandbox;
   vaultFaults.clear(seed);
   entraFaults.clear(seed + 1);
-  const share = rate / 5;
+  const random = mulberry32(seed ^ 0x5eed);
+  const proxyRules: ActiveRefusal[] = [];
   const anyVaultRequest = { pathPattern: /^\/secrets/ };
+  // Added first so that, while it lasts, it wins over every other rule.
+  if (random() < rate * 2) {
+    const opensAfter = Math.floor(random() * 20);
+    let seen = 0;
+    vaultFaults.add({
+      match: (request) => request.headers.authorization !== undefined && ++seen > opensAfter,
+      status429: { retryAfterSeconds: 1 },
+      windowMs: 2_000 + Math.floor(random() * 1_000),
+    });
+  }
+  if (random() < rate / 4) {
+    proxyRules.push(
+      base.proxy.refuse(
+        '*.vault.azure.net',
+        { kind: 'status', status: pick(random, [502, 503]), truncated: random() < 0.5 },
+        { times: 1 },
+      ),
+    );
+  }
+  let lasting: LastingRefusal | undefined;
+  if (random() < rate / 5) {
+    lasting = {
+      host: random() < 0.5 ? '*.vault.azure.net' : 'login.microsoftonline.com',
+      refusal: pick(random, LASTING_REFUSALS),
+    };
+    proxyRules.push(base.proxy.refuse(lasting.host, lasting.refusal));
+  }
+  const share = rate / 7;
+  const authorizedVaultRequest = { pathPattern: /^\/secrets/, authorized: true };
   vaultFaults.add({ match: anyVaultRequest, status429: { retryAfterSeconds: 1 }, probability: share });
   vaultFaults.add({
     match: anyVaultRequest,
@@ -189,8 +256,20 @@ function planFaults(vaultFaults: FaultPlan, entraFaults: FaultPlan, seed: number
   vaultFaults.add({ match: anyVaultRequest, resetBeforeResponse: true, probability: share });
   vaultFaults.add({ match: anyVaultRequest, resetMidBody: true, probability: share });
   vaultFaults.add({ match: anyVaultRequest, slowBodyBytesPerSecond: 20_000, probability: share });
+  vaultFaults.add({ match: authorizedVaultRequest, truncatedJson: true, probability: share });
+  vaultFaults.add({ match: anyVaultRequest, neverAnswer: true, probability: share });
   vaultFaults.add({ match: anyVaultRequest, latencyMs: 5, probability: 0.3 });
   entraFaults.add({ match: { pathPattern: /\/oauth2\/v2\.0\/token$/ }, status5xx: 503, probability: rate });
+  return { lasting, proxyRules };
+}
+
+/** What a run with a lasting refusal must do: fail naming the proxy, unless its inputs fail it first. */
+function refusedOutcome(expectation: Expectation, proxyAddress: string): Expectation {
+  const proxy = escape(proxyAddress);
+  return {
+    kind: 'fail',
+    message: new RegExp(expectation.kind === 'fail' ? `${proxy}|${expectation.message.source}` : proxy),
+  };
 }
 
 /** Everything that is wrong with one run, judged against the expectation. */
@@ -211,6 +290,10 @@ export function judge(
   if (visible.some((line) => /^\s+at .+[(:]\d+/.test(line))) findings.push('a stack trace reached the log');
   if (Object.keys(run.variables).length > 0)
     findings.push(`non-secret variables set: ${Object.keys(run.variables).join(', ')}`);
+  const completions = run.commands.filter((command) => command.command === 'task.complete').length;
+  if (completions !== 1) findings.push(`${completions} task.complete commands, expected exactly one`);
+  if (/TypeError|Cannot read properties/.test(run.stdout + run.stderr))
+    findings.push('a JavaScript error reached the output');
 
   if (run.result === 'Failed') {
     if (Object.keys(run.secretVariables).length > 0)
@@ -269,6 +352,7 @@ async function startCampaignSandbox(): Promise<CampaignSandbox> {
 
 async function runSeed(sandbox: CampaignSandbox, seed: number, options: CampaignOptions): Promise<RunReport> {
   const { base, keyVault, vaultFaults, entraFaults } = sandbox;
+  const refusalsBefore = base.proxy.refusedByRule.length;
   const scenario = drawScenario(seed, options.maxSecrets);
   const vault = `campaign-${seed}`;
   keyVault.createVault(vault, { model: 'rbac', allowedPrincipals: [PRINCIPAL.clientId] });
@@ -280,7 +364,7 @@ async function runSeed(sandbox: CampaignSandbox, seed: number, options: Campaign
       ...(secret.state === 'notYetValid' ? { nbf: new Date(now + 3_600_000) } : {}),
     });
   }
-  planFaults(vaultFaults, entraFaults, seed, options.faultRate);
+  const { lasting, proxyRules } = planFaults(sandbox, seed, options.faultRate);
   const endpoint: EndpointDefinition = {
     url: 'https://management.azure.com/',
     scheme: 'ServicePrincipal',
@@ -304,24 +388,90 @@ async function runSeed(sandbox: CampaignSandbox, seed: number, options: Campaign
     },
     endpoints: { [CONNECTION]: endpoint },
     variables: scenario.allowMultiline ? { 'System.UnsafeAllowMultilineSecret': 'true' } : {},
-    env: base.clientEnvironment,
+    env: { ...base.clientEnvironment, AKS_DELIVERY_HTTP_TIMEOUT_SECONDS: HTTP_TIMEOUT_SECONDS },
     timeoutMs: 180_000,
+    ...(options.extensionDir === undefined ? {} : { extensionDir: options.extensionDir }),
   });
+  for (const rule of proxyRules) rule.remove();
+  const proxyRefusals = base.proxy.refusedByRule.length - refusalsBefore;
   // Added latency and slow bodies delay requests but fail none.
   const failing = (kinds: readonly string[]): boolean =>
     kinds.some((kind) => kind !== 'latency' && kind !== 'slowBody');
-  const faults = [...vaultFaults.injected, ...entraFaults.injected].filter((fault) =>
-    failing(fault.kinds),
-  ).length;
-  const { findings, failedUnderFaults } = judge(run, expectedOutcome(scenario), scenario, faults);
+  const injected = [...vaultFaults.injected, ...entraFaults.injected];
+  const faults = injected.filter((fault) => failing(fault.kinds)).length + proxyRefusals;
+  const faultKinds: Partial<Record<FaultKind | 'proxyRefusal', number>> = {};
+  for (const kind of injected.flatMap((fault) => fault.kinds)) faultKinds[kind] = (faultKinds[kind] ?? 0) + 1;
+  if (proxyRefusals > 0) faultKinds.proxyRefusal = proxyRefusals;
+  const expectation =
+    lasting === undefined
+      ? expectedOutcome(scenario)
+      : refusedOutcome(expectedOutcome(scenario), `127.0.0.1:${base.proxy.port}`);
+  const judged = judge(run, expectation, scenario, faults);
+  const findings = [...judged.findings];
+  let failedUnderFaults = judged.failedUnderFaults;
+  if (lasting !== undefined && failedUnderFaults) {
+    // Every tunnel was refused: the only acceptable failure is one that says so.
+    findings.push(`the proxy refused every tunnel to ${lasting.host} and the failure did not name it`);
+    failedUnderFaults = false;
+  }
   return {
     seed,
     scenario: describeScenario(scenario),
     result: run.result ?? 'none',
     durationMs: run.durationMs,
     faults,
+    faultKinds,
     ...(run.result === 'Failed' ? { failure: run.resultMessage ?? '' } : {}),
     failedUnderFaults,
+    findings,
+  };
+}
+
+export interface CampaignSummary {
+  readonly runs: number;
+  readonly succeeded: number;
+  /** Failures the scenario called for (inputs, missing secrets, a proxy refusing every tunnel). */
+  readonly failedAsRequired: number;
+  /** Failures caused by faults alone, held to the bound. */
+  readonly failedUnderFaults: number;
+  /** How many such failures the bound allows for this many runs. */
+  readonly allowedUnderFaults: number;
+  readonly runsWithFindings: number;
+  /** Injected faults by kind over all runs. */
+  readonly faultKinds: Readonly<Record<string, number>>;
+  /** Findings about the campaign as a whole: more failures under faults than the bound allows. */
+  readonly findings: readonly string[];
+}
+
+/**
+ * Counts the runs by outcome and holds failures under faults to `bound` (a share of the runs,
+ * rounded up, so a short campaign may lose one run to a fault that outlasted its retries).
+ */
+export function summarizeCampaign(
+  reports: readonly RunReport[],
+  bound = FAULT_FAILURE_BOUND,
+): CampaignSummary {
+  const failedUnderFaults = reports.filter((report) => report.failedUnderFaults).length;
+  const faultKinds: Record<string, number> = {};
+  for (const report of reports)
+    for (const [kind, count] of Object.entries(report.faultKinds))
+      faultKinds[kind] = (faultKinds[kind] ?? 0) + (count ?? 0);
+  const allowed = Math.ceil(bound * reports.length);
+  const findings =
+    failedUnderFaults > allowed
+      ? [
+          `${failedUnderFaults} of ${reports.length} runs failed for faults alone; the bound is ${bound * 100}% (at most ${allowed}): the retries give up too early`,
+        ]
+      : [];
+  return {
+    runs: reports.length,
+    succeeded: reports.filter((report) => report.result !== 'Failed').length,
+    failedAsRequired: reports.filter((report) => report.result === 'Failed' && !report.failedUnderFaults)
+      .length,
+    failedUnderFaults,
+    allowedUnderFaults: allowed,
+    runsWithFindings: reports.filter((report) => report.findings.length > 0).length,
+    faultKinds,
     findings,
   };
 }

@@ -1,6 +1,6 @@
 // npm run campaign -- keyVault [--seeds N] [--first S] [--max-secrets M] [--fault-rate R]
 // Long fault campaigns, kept out of `npm test`; each prints one line per run and exits 1 on a finding.
-import { runKeyVaultCampaign, type RunReport } from './keyVaultCampaign';
+import { runKeyVaultCampaign, summarizeCampaign, type RunReport } from './keyVaultCampaign';
 
 interface Arguments {
   readonly campaign: string;
@@ -43,7 +43,7 @@ function parseArguments(argv: readonly string[]): Arguments {
 function printReport(report: RunReport): void {
   const verdict = report.findings.length === 0 ? 'ok  ' : 'FAIL';
   console.log(
-    `${verdict} seed ${report.seed}: ${report.result} in ${report.durationMs} ms, ${report.faults} faults; ${report.scenario}`,
+    `${verdict} seed ${report.seed}: ${report.result} in ${report.durationMs} ms, ${report.faults} faults ${JSON.stringify(report.faultKinds)}; ${report.scenario}`,
   );
   if (report.failure !== undefined)
     console.log(
@@ -62,15 +62,13 @@ async function main(): Promise<void> {
     onRun: printReport,
   });
   const failed = reports.filter((report) => report.findings.length > 0);
-  const byResult = reports.reduce<Record<string, number>>((counts, report) => {
-    counts[report.result] = (counts[report.result] ?? 0) + 1;
-    return counts;
-  }, {});
-  const underFaults = reports.filter((report) => report.failedUnderFaults).length;
+  const summary = summarizeCampaign(reports);
   console.log(
-    `\n${reports.length} runs (${JSON.stringify(byResult)}; ${underFaults} failed because faults outlasted the retries), ${failed.length} with findings${failed.length > 0 ? `: seeds ${failed.map((r) => r.seed).join(', ')}` : ''}`,
+    `\n${summary.runs} runs: ${summary.succeeded} succeeded, ${summary.failedAsRequired} failed as the scenario required, ${summary.failedUnderFaults} failed for faults alone (the bound allows ${summary.allowedUnderFaults}), ${summary.runsWithFindings} with findings${failed.length > 0 ? `: seeds ${failed.map((r) => r.seed).join(', ')}` : ''}`,
   );
-  if (failed.length > 0) process.exitCode = 1;
+  console.log(`faults injected: ${JSON.stringify(summary.faultKinds)}`);
+  for (const finding of summary.findings) console.log(`FAIL campaign: ${finding}`);
+  if (failed.length > 0 || summary.findings.length > 0) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {
