@@ -2,6 +2,7 @@ import * as tl from 'azure-pipelines-task-lib/task';
 import type { AzureConnection } from './azureConnection';
 import { UserError, firstLine } from './errors';
 import { loc, userError } from './messages';
+import { recentNetworkFailure } from './networkFailures';
 import { PROXY_NOT_A_TUNNEL, ProxyConnectError } from './proxy';
 import { BROKEN_RESPONSE, RequestTimeoutError, ThrottledError } from './retry';
 
@@ -99,7 +100,7 @@ export function explainNetworkError(error: unknown, service: string): UserError 
     if (match !== null) return explain(match);
   }
   const codes = errorCodes(error);
-  if (codes.has(BROKEN_RESPONSE)) return userError('ResponseBroken', service);
+  if (codes.has(BROKEN_RESPONSE) || codes.has('PARSE_ERROR')) return userError('ResponseBroken', service);
   if (codes.has('ENOTFOUND')) return userError('HostNotFound', service);
   const connectionCode = CONNECTION_FAILURE_CODES.find((code) => codes.has(code));
   if (connectionCode !== undefined) return userError('ConnectionFailed', service, connectionCode);
@@ -150,7 +151,9 @@ const SIGN_IN_ERROR_NAMES = new Set([
 export function explainSignInError(error: unknown, connection: AzureConnection, resource: string): UserError | undefined {
   const e = (error ?? {}) as ErrorLike;
   if (!SIGN_IN_ERROR_NAMES.has(e.name ?? '') && e.statusCode !== 401) return undefined;
-  const network = explainNetworkError(error, loc('EntraId'));
+  const authority = new URL(connection.cloud.authorityHost).host;
+  const network =
+    explainNetworkError(error, loc('EntraId')) ?? explainNetworkError(recentNetworkFailure(authority), loc('EntraId'));
   if (network !== undefined) return network;
   // @azure/identity refuses a challenge for a tenant the credential was not made for.
   const otherTenant = /acquire tokens for tenant ([^\s.]+)/i.exec(e.message ?? '')?.[1];

@@ -6,6 +6,7 @@ import * as tl from 'azure-pipelines-task-lib/task';
 import type { PipelinePolicy, ProxySettings } from '@azure/core-rest-pipeline';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { Agent as UndiciAgent, Dispatcher, ProxyAgent, EnvHttpProxyAgent } from 'undici';
+import { recordNetworkFailure } from './networkFailures';
 import { registerSecret } from './secrets';
 
 /**
@@ -151,7 +152,11 @@ export class ProxyTunnelAgent extends HttpsProxyAgent<string> {
       const credentials = `${decodeURIComponent(this.proxy.username)}:${decodeURIComponent(this.proxy.password)}`;
       headers['Proxy-Authorization'] = `Basic ${Buffer.from(credentials).toString('base64')}`;
     }
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
+    const socket = await new Promise<net.Socket>((resolve, rejectWith) => {
+      const reject = (error: Error): void => {
+        recordNetworkFailure(host, error);
+        rejectWith(error);
+      };
       const connectRequest = (this.proxy.protocol === 'https:' ? httpsRequest : http.request)({
         host: this.proxy.hostname.replace(/^\[|\]$/g, ''),
         port: Number(this.proxy.port || (this.proxy.protocol === 'https:' ? 443 : 80)),

@@ -1,5 +1,6 @@
 import * as tl from 'azure-pipelines-task-lib/task';
 import type { PipelinePolicy, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';
+import { recordNetworkFailure } from './networkFailures';
 import { PROXY_REFUSED } from './proxy';
 
 // Replaced at bundle time (scripts/bundle.ts): `false` builds the variant the fault campaigns use
@@ -148,8 +149,9 @@ export function verdictForError(error: unknown): Verdict {
     if (byStatus !== undefined) return byStatus;
   }
   if (e.code === PROXY_REFUSED) {
-    // A proxy that is briefly overloaded says 502/503/504; one that refuses says 403 or 407.
-    const proxyStatus = (error as { status?: number }).status ?? 0;
+    // A proxy that is briefly overloaded says 502/503/504; one that refuses says 403 or 407. The
+    // HTTP client re-wraps our ProxyConnectError keeping its code and message but not its status.
+    const proxyStatus = e.status ?? Number(/refused the connection to \S+: (\d{3})/.exec((error as Error).message)?.[1] ?? 0);
     return proxyStatus >= 502 ? { kind: 'transient' } : { kind: 'fatal' };
   }
   if (e.code !== undefined && TRANSIENT_CODES.has(e.code)) return { kind: 'transient' };
@@ -167,6 +169,8 @@ export interface RetryHooks {
   readonly onThrottled?: () => void;
   /** Called for each try that succeeded, so concurrency can climb back. */
   readonly onSuccess?: () => void;
+  /** Shared by every request to one service, so that a throttled service is probed, not hammered. */
+  readonly gate?: ThrottleGate;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly now?: () => number;
   readonly random?: () => number;
@@ -175,6 +179,60 @@ export interface RetryHooks {
 export interface RetryContext {
   readonly host: string;
   readonly abortSignal?: AbortSignal;
+}
+
+/**
+ * One service's throttling, seen by every request to it. Once a request is throttled the gate
+ * closes until the Retry-After instant; then one request goes through as a probe while the others
+ * wait for its answer. Without it, every request in flight retries on its own each Retry-After, and
+ * a vault throttled for ten seconds is asked 30 times a second instead of once.
+ */
+export class ThrottleGate {
+  private closed = false;
+  private closedUntil = 0;
+  private probing = false;
+  private waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void> = abortableSleep,
+  ) {}
+
+  /** Waits for this request's turn; true when it goes through as the probe of a closed gate. */
+  async enter(signal?: AbortSignal): Promise<boolean> {
+    for (;;) {
+      if (!this.closed) return false;
+      const wait = this.closedUntil - this.now();
+      if (wait > 0) {
+        await this.sleep(wait, signal);
+        continue;
+      }
+      if (!this.probing) {
+        this.probing = true;
+        return true;
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  /** What the try that entered (as the probe or not) came to. */
+  report(wasProbe: boolean, outcome: 'success' | 'throttled' | 'failed', retryAfterMs = 1000): void {
+    if (outcome === 'success') {
+      this.closed = false;
+      this.probing = false;
+    } else if (outcome === 'throttled') {
+      this.closed = true;
+      this.closedUntil = Math.max(this.closedUntil, this.now() + retryAfterMs);
+      if (wasProbe) this.probing = false;
+    } else if (wasProbe) {
+      this.probing = false;
+    } else {
+      return;
+    }
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const wake of waiting) wake();
+  }
 }
 
 /**
@@ -193,12 +251,16 @@ export async function withRetries<T>(
   let ordinaryFailures = 0;
   let throttledSince: number | undefined;
   for (let attempt = 1; ; attempt++) {
+    const isProbe = (await hooks.gate?.enter(context.abortSignal)) ?? false;
     try {
       const result = await tryOnce(attempt);
+      hooks.gate?.report(isProbe, 'success');
       hooks.onSuccess?.();
       return result;
     } catch (error: unknown) {
       const verdict = verdictForError(error);
+      const throttled = verdict.kind === 'throttled';
+      hooks.gate?.report(isProbe, throttled ? 'throttled' : 'failed', throttled ? verdict.retryAfterMs : undefined);
       if (!retriesBuiltIn || verdict.kind === 'fatal' || context.abortSignal?.aborted) throw error;
       let delay: number;
       if (verdict.kind === 'throttled') {
@@ -208,14 +270,18 @@ export async function withRetries<T>(
         if (throttledFor >= options.throttleBudgetMs) {
           throw new ThrottledError(context.host, Math.round(throttledFor / 1000), error);
         }
-        delay = verdict.retryAfterMs ?? backoffDelayMs(attempt, options, hooks.random);
+        // With a gate, the gate makes this request wait for its turn; without one, Retry-After does.
+        delay = hooks.gate !== undefined ? 0 : (verdict.retryAfterMs ?? backoffDelayMs(attempt, options, hooks.random));
       } else {
         throttledSince = undefined;
         if (++ordinaryFailures >= options.maxAttempts) throw error;
-        delay = Math.min(options.maxDelayMs, verdict.retryAfterMs ?? backoffDelayMs(ordinaryFailures, options, hooks.random));
+        delay = Math.min(
+          options.maxDelayMs,
+          verdict.retryAfterMs ?? backoffDelayMs(ordinaryFailures, options, hooks.random),
+        );
       }
       tl.debug(`retrying ${context.host} in ${delay} ms after: ${describeForDebug(error)}`);
-      await sleep(delay, context.abortSignal);
+      if (delay > 0) await sleep(delay, context.abortSignal);
     }
   }
 }
@@ -256,7 +322,11 @@ export async function withTimeout<T>(
   callerSignal?: AbortSignal,
 ): Promise<T> {
   const timer = new AbortController();
-  const handle = setTimeout(() => timer.abort(new RequestTimeoutError(host, timeoutMs / 1000)), timeoutMs);
+  const handle = setTimeout(() => {
+    const timeout = new RequestTimeoutError(host, timeoutMs / 1000);
+    recordNetworkFailure(host, timeout);
+    timer.abort(timeout);
+  }, timeoutMs);
   const signal = callerSignal === undefined ? timer.signal : AbortSignal.any([callerSignal, timer.signal]);
   try {
     return await run(signal);
@@ -282,6 +352,7 @@ function isBrokenBody(error: unknown): boolean {
  * BrokenResponseError, retried, whose message does not quote the body, as core-client's does.
  */
 export function retryPolicy(kind: CallKind, options: RetryPolicyOptions = DEFAULT_RETRY, hooks: RetryHooks = {}): PipelinePolicy {
+  const gated: RetryHooks = { gate: new ThrottleGate(), ...hooks };
   return {
     name: 'aksDeliveryRetry',
     async sendRequest(request: PipelineRequest, next): Promise<PipelineResponse> {
@@ -298,6 +369,7 @@ export function retryPolicy(kind: CallKind, options: RetryPolicyOptions = DEFAUL
                   const response = await next(request);
                   const verdict = verdictForStatus(response.status, response.headers.get('retry-after'));
                   if (verdict !== undefined) throw new ResponseStatusError(response);
+                  if (!isWholeJson(response)) throw new BrokenResponseError(host, response.status);
                   return response;
                 } catch (error: unknown) {
                   if (isBrokenBody(error)) throw new BrokenResponseError(host, (error as { statusCode?: number }).statusCode);
@@ -310,7 +382,7 @@ export function retryPolicy(kind: CallKind, options: RetryPolicyOptions = DEFAUL
             ),
           { host, abortSignal: callerSignal },
           options,
-          hooks,
+          gated,
         );
       } catch (error: unknown) {
         if (error instanceof ResponseStatusError) return error.response;
@@ -320,6 +392,23 @@ export function retryPolicy(kind: CallKind, options: RetryPolicyOptions = DEFAUL
       }
     },
   };
+}
+
+/**
+ * Whether a JSON body arrived whole. Newer SDK clients (Key Vault's among them) parse the body after
+ * the pipeline has returned, out of this policy's reach, and their parse error quotes the body; a
+ * body cut off in flight is caught here instead, where it can be retried and is never quoted.
+ */
+function isWholeJson(response: PipelineResponse): boolean {
+  const text = response.bodyAsText;
+  if (text === undefined || text === null || text === '') return true;
+  if (!/\bjson\b/i.test(response.headers.get('content-type') ?? '')) return true;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A throttled or failing status the client returned rather than threw: carried through withRetries, handed back at the end. */
