@@ -53,7 +53,6 @@ export function findInCauses<T>(error: unknown, test: (candidate: unknown) => ca
   return undefined;
 }
 
-
 /**
  * Our own network errors lose their type inside @azure/identity, which re-wraps what MSAL reports
  * as text. Their messages are ours and distinctive, so they are recognised by message there.
@@ -148,17 +147,28 @@ const SIGN_IN_ERROR_NAMES = new Set([
  * MSAL's account of it), then a resource in another tenant than the connection's, then Entra ID's
  * own reason. `resource` names what the token was for ("Key Vault 'contoso-kv'").
  */
-export function explainSignInError(error: unknown, connection: AzureConnection, resource: string): UserError | undefined {
+export function explainSignInError(
+  error: unknown,
+  connection: AzureConnection,
+  resource: string,
+): UserError | undefined {
   const e = (error ?? {}) as ErrorLike;
   if (!SIGN_IN_ERROR_NAMES.has(e.name ?? '') && e.statusCode !== 401) return undefined;
   const authority = new URL(connection.cloud.authorityHost).host;
   const network =
-    explainNetworkError(error, loc('EntraId')) ?? explainNetworkError(recentNetworkFailure(authority), loc('EntraId'));
+    explainNetworkError(error, loc('EntraId')) ??
+    explainNetworkError(recentNetworkFailure(authority), loc('EntraId'));
   if (network !== undefined) return network;
   // @azure/identity refuses a challenge for a tenant the credential was not made for.
   const otherTenant = /acquire tokens for tenant ([^\s.]+)/i.exec(e.message ?? '')?.[1];
   if (otherTenant !== undefined && connection.authentication.kind !== 'managedIdentity') {
-    return userError('ResourceInAnotherTenant', resource, otherTenant, connection.id, connection.authentication.tenantId);
+    return userError(
+      'ResourceInAnotherTenant',
+      resource,
+      otherTenant,
+      connection.id,
+      connection.authentication.tenantId,
+    );
   }
   return userError('SignInFailed', connection.id, signInReason(e.message));
 }

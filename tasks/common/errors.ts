@@ -1,5 +1,3 @@
-import * as tl from 'azure-pipelines-task-lib/task';
-
 /**
  * A failure the pipeline author can fix (a bad input, a missing permission). Its message is already
  * localised and is shown as the task's one-line failure, without a stack trace.
@@ -9,11 +7,6 @@ export class UserError extends Error {
     super(message);
     this.name = 'UserError';
   }
-}
-
-/** A UserError with the message `key` from task.json's `messages`. */
-export function userError(key: string, ...params: unknown[]): UserError {
-  return new UserError(tl.loc(key, ...params));
 }
 
 /** The first line of a message: a result line is one line, and what follows may be a stack or a body. */

@@ -143,7 +143,10 @@ export class ProxyTunnelAgent extends HttpsProxyAgent<string> {
     return true;
   }
 
-  override async connect(_request: http.ClientRequest, options: { host?: string | null; port: number; servername?: string }): Promise<net.Socket> {
+  override async connect(
+    _request: http.ClientRequest,
+    options: { host?: string | null; port: number; servername?: string },
+  ): Promise<net.Socket> {
     const host = options.host ?? '';
     const target = `${host.includes(':') ? `[${host}]` : host}:${options.port}`;
     const proxyLabel = this.proxy.origin;
@@ -184,13 +187,24 @@ export class ProxyTunnelAgent extends HttpsProxyAgent<string> {
         resolve(tunnel);
       });
       connectRequest.once('timeout', () => {
-        connectRequest.destroy(Object.assign(new Error(`The proxy ${proxyLabel} did not answer the connection to ${target} within ${CONNECT_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' }));
+        connectRequest.destroy(
+          Object.assign(
+            new Error(
+              `The proxy ${proxyLabel} did not answer the connection to ${target} within ${CONNECT_TIMEOUT_MS / 1000} s`,
+            ),
+            { code: 'ETIMEDOUT' },
+          ),
+        );
       });
       connectRequest.once('error', reject);
       connectRequest.end();
     });
     const servername = options.servername ?? (isIpAddress(host) ? undefined : host);
-    return tls.connect({ socket, ...(servername === undefined ? {} : { servername }), ALPNProtocols: ['http/1.1'] });
+    return tls.connect({
+      socket,
+      ...(servername === undefined ? {} : { servername }),
+      ALPNProtocols: ['http/1.1'],
+    });
   }
 }
 
@@ -214,7 +228,11 @@ export const proxyTunnelPolicy: PipelinePolicy = {
   name: 'aksDeliveryProxyTunnels',
   sendRequest(request, next) {
     const agent = request.agent;
-    if (agent instanceof HttpsProxyAgent && !(agent instanceof ProxyTunnelAgent) && request.url.startsWith('https:')) {
+    if (
+      agent instanceof HttpsProxyAgent &&
+      !(agent instanceof ProxyTunnelAgent) &&
+      request.url.startsWith('https:')
+    ) {
       const proxy = agent.proxy.href;
       let tunnelAgent = tunnelAgents.get(proxy);
       if (tunnelAgent === undefined) {
@@ -245,7 +263,9 @@ export function undiciDispatcher(network: AgentNetwork = agentNetwork()): Dispat
     uri: proxy.url,
     ...(proxy.username === undefined && proxy.password === undefined
       ? {}
-      : { token: `Basic ${Buffer.from(`${proxy.username ?? ''}:${proxy.password ?? ''}`).toString('base64')}` }),
+      : {
+          token: `Basic ${Buffer.from(`${proxy.username ?? ''}:${proxy.password ?? ''}`).toString('base64')}`,
+        }),
     ...(ca === undefined ? {} : { requestTls: { ca }, proxyTls: { ca } }),
   });
   return new BypassAwareDispatcher(network, direct, viaProxy);
@@ -291,8 +311,12 @@ export function childProcessProxyEnvironment(
 ): Record<string, string> {
   const proxy = network.proxy;
   if (proxy === undefined) return {};
-  const bypassed = urls.filter((url) => agentProxyFor(url, network) === undefined).map((url) => new URL(url).hostname);
-  const existing = (inherited['NO_PROXY'] ?? inherited['no_proxy'] ?? '').split(',').map((host) => host.trim());
+  const bypassed = urls
+    .filter((url) => agentProxyFor(url, network) === undefined)
+    .map((url) => new URL(url).hostname);
+  const existing = (inherited['NO_PROXY'] ?? inherited['no_proxy'] ?? '')
+    .split(',')
+    .map((host) => host.trim());
   const noProxy = [...new Set([...existing, ...bypassed].filter((host) => host !== ''))].join(',');
   const proxyUrl = withCredentials(proxy);
   return {

@@ -9,7 +9,8 @@ declare const AKS_DELIVERY_RETRIES: boolean | undefined;
 const retriesBuiltIn = typeof AKS_DELIVERY_RETRIES === 'undefined' || AKS_DELIVERY_RETRIES;
 
 /** What a request is for; each kind has its own per-try timeout. */
-export type CallKind = 'keyVault' | 'entraId' | 'resourceManager' | 'registry' | 'registryBlob' | 'download' | 'http';
+export type CallKind =
+  'keyVault' | 'entraId' | 'resourceManager' | 'registry' | 'registryBlob' | 'download' | 'http';
 
 /**
  * Seconds one try may take, headers and body together. Key Vault answers in milliseconds, so 20 s
@@ -55,7 +56,9 @@ export class BrokenResponseError extends Error {
     readonly host: string,
     readonly status: number | undefined,
   ) {
-    super(`The answer from ${host} was cut off or malformed${status === undefined ? '' : ` (status ${status})`}`);
+    super(
+      `The answer from ${host} was cut off or malformed${status === undefined ? '' : ` (status ${status})`}`,
+    );
     this.name = 'BrokenResponseError';
   }
 }
@@ -116,7 +119,10 @@ const TRANSIENT_CODES = new Set([
 ]);
 
 /** Milliseconds a Retry-After header asks for (seconds or an HTTP date); undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null | undefined, now: number = Date.now()): number | undefined {
+export function retryAfterMs(
+  header: string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
   if (header === null || header === undefined || header.trim() === '') return undefined;
   const text = header.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
@@ -151,7 +157,8 @@ export function verdictForError(error: unknown): Verdict {
   if (e.code === PROXY_REFUSED) {
     // A proxy that is briefly overloaded says 502/503/504; one that refuses says 403 or 407. The
     // HTTP client re-wraps our ProxyConnectError keeping its code and message but not its status.
-    const proxyStatus = e.status ?? Number(/refused the connection to \S+: (\d{3})/.exec((error as Error).message)?.[1] ?? 0);
+    const proxyStatus =
+      e.status ?? Number(/refused the connection to \S+: (\d{3})/.exec((error as Error).message)?.[1] ?? 0);
     return proxyStatus >= 502 ? { kind: 'transient' } : { kind: 'fatal' };
   }
   if (e.code !== undefined && TRANSIENT_CODES.has(e.code)) return { kind: 'transient' };
@@ -159,7 +166,11 @@ export function verdictForError(error: unknown): Verdict {
 }
 
 /** Full-jitter exponential backoff: a random delay up to base × 2^(try-1), capped. */
-export function backoffDelayMs(failedTries: number, options: RetryPolicyOptions, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  failedTries: number,
+  options: RetryPolicyOptions,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.max(0, failedTries - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
@@ -260,7 +271,11 @@ export async function withRetries<T>(
     } catch (error: unknown) {
       const verdict = verdictForError(error);
       const throttled = verdict.kind === 'throttled';
-      hooks.gate?.report(isProbe, throttled ? 'throttled' : 'failed', throttled ? verdict.retryAfterMs : undefined);
+      hooks.gate?.report(
+        isProbe,
+        throttled ? 'throttled' : 'failed',
+        throttled ? verdict.retryAfterMs : undefined,
+      );
       if (!retriesBuiltIn || verdict.kind === 'fatal' || context.abortSignal?.aborted) throw error;
       let delay: number;
       if (verdict.kind === 'throttled') {
@@ -271,7 +286,10 @@ export async function withRetries<T>(
           throw new ThrottledError(context.host, Math.round(throttledFor / 1000), error);
         }
         // With a gate, the gate makes this request wait for its turn; without one, Retry-After does.
-        delay = hooks.gate !== undefined ? 0 : (verdict.retryAfterMs ?? backoffDelayMs(attempt, options, hooks.random));
+        delay =
+          hooks.gate !== undefined
+            ? 0
+            : (verdict.retryAfterMs ?? backoffDelayMs(attempt, options, hooks.random));
       } else {
         throttledSince = undefined;
         if (++ordinaryFailures >= options.maxAttempts) throw error;
@@ -351,7 +369,11 @@ function isBrokenBody(error: unknown): boolean {
  * up on a throttled vault after six tries); a body that cannot be parsed becomes a
  * BrokenResponseError, retried, whose message does not quote the body, as core-client's does.
  */
-export function retryPolicy(kind: CallKind, options: RetryPolicyOptions = DEFAULT_RETRY, hooks: RetryHooks = {}): PipelinePolicy {
+export function retryPolicy(
+  kind: CallKind,
+  options: RetryPolicyOptions = DEFAULT_RETRY,
+  hooks: RetryHooks = {},
+): PipelinePolicy {
   const gated: RetryHooks = { gate: new ThrottleGate(), ...hooks };
   return {
     name: 'aksDeliveryRetry',
@@ -372,7 +394,8 @@ export function retryPolicy(kind: CallKind, options: RetryPolicyOptions = DEFAUL
                   if (!isWholeJson(response)) throw new BrokenResponseError(host, response.status);
                   return response;
                 } catch (error: unknown) {
-                  if (isBrokenBody(error)) throw new BrokenResponseError(host, (error as { statusCode?: number }).statusCode);
+                  if (isBrokenBody(error))
+                    throw new BrokenResponseError(host, (error as { statusCode?: number }).statusCode);
                   throw error;
                 }
               },

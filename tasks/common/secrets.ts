@@ -51,7 +51,8 @@ function withoutPublicPem(lines: readonly string[]): string[] {
     const marker = PEM_MARKER.exec(line.trim());
     if (marker !== null) {
       const label = marker[2] ?? '';
-      inPublicBlock = marker[1] === 'BEGIN' && (label.includes('CERTIFICATE') || label.includes('PUBLIC KEY'));
+      inPublicBlock =
+        marker[1] === 'BEGIN' && (label.includes('CERTIFICATE') || label.includes('PUBLIC KEY'));
       continue;
     }
     if (!inPublicBlock) kept.push(line);
@@ -59,7 +60,8 @@ function withoutPublicPem(lines: readonly string[]): string[] {
   return kept;
 }
 
-const SECRET_LIKE_KEY = /pass|pwd|secret|token|key|credential|connection.?string|private|signature|sas|auth|cert/i;
+const SECRET_LIKE_KEY =
+  /pass|pwd|secret|token|key|credential|connection.?string|private|signature|sas|auth|cert/i;
 
 /** Strings in a JSON value whose key (or an enclosing key) sounds like a secret. */
 function secretJsonLeaves(text: string): string[] {
@@ -78,7 +80,8 @@ function secretJsonLeaves(text: string): string[] {
     } else if (Array.isArray(node)) {
       for (const item of node) walk(item, underSecretKey);
     } else if (node !== null && typeof node === 'object') {
-      for (const [key, child] of Object.entries(node)) walk(child, underSecretKey || SECRET_LIKE_KEY.test(key));
+      for (const [key, child] of Object.entries(node))
+        walk(child, underSecretKey || SECRET_LIKE_KEY.test(key));
     }
   };
   walk(parsed, false);

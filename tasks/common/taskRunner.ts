@@ -34,7 +34,9 @@ export async function runTask(
   const onBeforeExit = (): void => complete(tl.TaskResult.Failed, loc('TaskEndedUnfinished'));
   const onUnhandled = (error: unknown): void => {
     if (settled) {
-      tl.debug(`after the result: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      tl.debug(
+        `after the result: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
       return;
     }
     failWith(error);

@@ -1,4 +1,4 @@
-import { userError } from '../common/errors';
+import { userError } from './messages';
 import { formatImageReference, parseImageReference, type ImageReference } from '../common/imageReference';
 import { describeObject, isJsonObject, type JsonObject, type Manifest } from './kubernetesObject';
 

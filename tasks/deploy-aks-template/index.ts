@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { userError } from '../common/errors';
+import { userError } from './messages';
 import { runTask } from '../common/taskRunner';
 import { readInputs } from './inputs';
 

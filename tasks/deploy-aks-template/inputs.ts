@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as tl from 'azure-pipelines-task-lib/task';
 import { readAzureConnection, type AzureConnection } from '../common/azureConnection';
-import { userError } from '../common/errors';
+import { userError } from './messages';
 import type { ImageReference } from '../common/imageReference';
 import { InputReader, imageReferenceInput } from '../common/inputs';
 

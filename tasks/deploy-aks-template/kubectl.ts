@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { UserError, firstLine, userError } from '../common/errors';
+import { UserError, firstLine } from '../common/errors';
+import { userError } from './messages';
 import { isJsonObject, type JsonObject } from './kubernetesObject';
 
 export interface KubectlResult {

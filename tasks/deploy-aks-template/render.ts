@@ -7,7 +7,7 @@ import {
   type DocumentOptions,
   type SchemaOptions,
 } from 'yaml';
-import { userError } from '../common/errors';
+import { userError } from './messages';
 import type { ImageReference } from '../common/imageReference';
 import { annotateManifests, type RunInfo } from './annotations';
 import { applyImageOverrides, type ImageOverrideResult } from './images';

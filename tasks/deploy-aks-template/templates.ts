@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tl from 'azure-pipelines-task-lib/task';
-import { userError } from '../common/errors';
+import { userError } from './messages';
 
 export interface TemplateFile {
   readonly path: string;

@@ -1,4 +1,4 @@
-import { userError } from '../common/errors';
+import { userError } from './messages';
 
 /**
  * `${NAME}` is a token and `$${NAME}` its escape, a literal `${NAME}`. Names may hold `.` and `-` so

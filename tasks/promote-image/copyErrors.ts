@@ -1,4 +1,5 @@
-import { userError, type UserError } from '../common/errors';
+import type { UserError } from '../common/errors';
+import { userError } from './messages';
 import { ThrottledError } from '../common/retry';
 import { ImageNotFoundError, TagConflictError } from './copy';
 import { UnsupportedManifestError } from './manifests';

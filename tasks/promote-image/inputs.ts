@@ -1,5 +1,5 @@
 import { readAzureConnection, type AzureConnection } from '../common/azureConnection';
-import { userError } from '../common/errors';
+import { userError } from './messages';
 import {
   ImageReferenceError,
   isValidTag,

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import checksSchema from '../../schemas/checks.schema.json';
-import { userError } from '../common/errors';
+import { userError } from './messages';
 import { jsonPathError, type Expectation, type HeaderExpectation } from './expectations';
 
 export interface Check {

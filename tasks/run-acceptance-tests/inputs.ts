@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { userError } from '../common/errors';
+import { userError } from './messages';
 import { InputReader } from '../common/inputs';
 
 export type InputName =

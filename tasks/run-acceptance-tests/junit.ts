@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import junitReportBuilder from 'junit-report-builder';
-import { userError } from '../common/errors';
+import { userError } from './messages';
 import { describeFailure } from './expectations';
 import { formatSeconds } from './httpClient';
 import type { CheckResult } from './runChecks';

@@ -4,11 +4,11 @@ import {
   parseKubectlVersion,
   parseVariables,
 } from '../../tasks/deploy-aks-template/inputs';
-import { assertUserError, useTaskMessages } from '../support/userErrors';
+import { taskMessages } from '../support/userErrors';
+
+const { assertUserError } = taskMessages('deploy-aks-template');
 
 describe('DeployAksTemplate input parsers', () => {
-  useTaskMessages('deploy-aks-template');
-
   describe('parseVariables', () => {
     it('reads NAME=value lines; a value may be empty or hold = signs', () => {
       assert.deepEqual(

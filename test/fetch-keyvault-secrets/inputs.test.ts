@@ -5,11 +5,11 @@ import {
   parseSecretSelection,
   vaultUrlOf,
 } from '../../tasks/fetch-keyvault-secrets/inputs';
-import { assertUserError, useTaskMessages } from '../support/userErrors';
+import { taskMessages } from '../support/userErrors';
+
+const { assertUserError } = taskMessages('fetch-keyvault-secrets');
 
 describe('FetchKeyVaultSecrets input parsers', () => {
-  useTaskMessages('fetch-keyvault-secrets');
-
   describe('vaultUrlOf', () => {
     it('adds the cloud’s suffix to a vault name, lower-cased', () => {
       assert.equal(vaultUrlOf('Contoso-KV', 'vault.azure.net'), 'https://contoso-kv.vault.azure.net/');

@@ -1,20 +1,54 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as tl from 'azure-pipelines-task-lib/task';
-import { BUILD_DIR } from '../../scripts/layout';
+import { BUILD_DIR, shippedTaskManifest } from '../../scripts/layout';
 import { UserError } from '../../tasks/common/errors';
 
-/** Loads a task's shipped messages (build/tasks/<task>/task.json), so unit tests see real text. */
-export function useTaskMessages(task: string): void {
-  before(() => tl.setResourcePath(path.join(BUILD_DIR, 'tasks', task, 'task.json')));
+export interface TaskMessages {
+  /** The text the task shows for `key` with `params`; fails when the task does not ship `key`. */
+  message(key: string, ...params: unknown[]): string;
+  /** Asserts `action` throws our UserError with exactly the message `key` with `params`. */
+  assertUserError(action: () => unknown, key: string, ...params: unknown[]): void;
+  assertRejectsWithUserError(
+    action: () => Promise<unknown>,
+    key: string,
+    ...params: unknown[]
+  ): Promise<void>;
+  /** The UserError `action` throws (for properties checked on its message). */
+  userErrorOf(action: () => unknown): UserError;
 }
 
-/** Asserts `run` throws exactly the UserError with message `key` and those values. */
-export function assertUserError(run: () => unknown, key: string, ...params: unknown[]): void {
-  const expected = tl.loc(key, ...params);
-  assert.throws(run, (error: unknown) => {
-    assert.ok(error instanceof UserError, `a UserError, got ${String(error)}`);
-    assert.equal(error.message, expected);
+/**
+ * A task's messages as it ships them (its own and the shared ones), for unit tests, which run
+ * outside the mock runner: tl.loc then gives the real text, and a key the task lacks fails the test
+ * instead of falling back to the key itself.
+ */
+export function taskMessages(task: string): TaskMessages {
+  const shipped = shippedTaskManifest(task).messages ?? {};
+  tl.setResourcePath(path.join(BUILD_DIR, 'tasks', task, 'task.json'), true);
+  const message = (key: string, ...params: unknown[]): string => {
+    assert.ok(key in shipped, `${task} ships no message ${key}`);
+    return tl.loc(key, ...params);
+  };
+  const isUserError = (error: unknown, key: string, params: unknown[]): true => {
+    assert.ok(error instanceof UserError, `expected a UserError, got ${String(error)}`);
+    assert.equal(error.message, message(key, ...params));
     return true;
-  });
+  };
+  return {
+    message,
+    assertUserError: (action, key, ...params) =>
+      assert.throws(action, (error: unknown) => isUserError(error, key, params)),
+    assertRejectsWithUserError: (action, key, ...params) =>
+      assert.rejects(action, (error: unknown) => isUserError(error, key, params)),
+    userErrorOf: (action) => {
+      try {
+        action();
+      } catch (error: unknown) {
+        if (error instanceof UserError) return error;
+        throw error;
+      }
+      assert.fail('expected a UserError');
+    },
+  };
 }
