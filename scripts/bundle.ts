@@ -41,7 +41,7 @@ export async function bundleTasks(options: BundleOptions = {}): Promise<void> {
     taskFolders().map(async (folder) => {
       const source = path.join(TASKS_DIR, folder);
       const target = path.join(outDir, 'tasks', folder);
-      await esbuild.build({
+      const result = await esbuild.build({
         entryPoints: [path.join(source, 'index.ts')],
         outfile: path.join(target, 'index.js'),
         bundle: true,
@@ -54,6 +54,7 @@ export async function bundleTasks(options: BundleOptions = {}): Promise<void> {
         legalComments: 'none',
         logLevel: 'warning',
         define: { AKS_DELIVERY_RETRIES: options.retries === false ? 'false' : 'true' },
+        metafile: true,
       });
       const manifest = shippedTaskManifest(folder);
       // Task minor/patch follow the extension's, so every release carries new task versions.
@@ -64,8 +65,12 @@ export async function bundleTasks(options: BundleOptions = {}): Promise<void> {
         fs.writeFileSync(path.join(target, 'prejob.js'), PREJOB_ENTRY);
       }
       // tool-lib looks for its strings next to the bundle; without them it logs a fallback warning.
+      // Only a task that bundles tool-lib gets them.
+      const usesToolLib = Object.keys(result.metafile.inputs).some((input) =>
+        input.includes('node_modules/azure-pipelines-tool-lib/'),
+      );
       const toolLibStrings = path.join(REPO_ROOT, 'node_modules', 'azure-pipelines-tool-lib', 'lib.json');
-      if (fs.existsSync(toolLibStrings)) fs.copyFileSync(toolLibStrings, path.join(target, 'lib.json'));
+      if (usesToolLib) fs.copyFileSync(toolLibStrings, path.join(target, 'lib.json'));
     }),
   );
 

@@ -43,8 +43,7 @@ class ScriptedVault {
     const listPropertiesOfSecrets = (
       options: { onResponse?: (response: unknown) => void } = {},
     ): unknown => ({
-      byPage: (settings: { continuationToken?: string } = {}) =>
-        this.pages(settings.continuationToken, options.onResponse),
+      byPage: () => this.pages(options.onResponse),
     });
     const getSecret = async (name: string): Promise<unknown> => {
       await promiseSteps(GET_REQUEST_STEPS);
@@ -68,17 +67,12 @@ class ScriptedVault {
     return { listPropertiesOfSecrets, getSecret } as unknown as SecretReader;
   }
 
-  /**
-   * Like SecretClient's pager: the continuation token is the page's absolute `nextLink`, seen only
-   * in the raw response handed to `onResponse`; the pages themselves carry no token.
-   */
+  /** Like SecretClient's pager: only the first page's raw response reaches `onResponse`. */
   private async *pages(
-    continuationToken: string | undefined,
     onResponse: ((response: unknown) => void) | undefined,
   ): AsyncGenerator<SecretProperties[]> {
     const { pageSize } = this.options;
-    const linkTo = (page: number): string => `https://vault.example/secrets?$skiptoken=${page}`;
-    let page = continuationToken === undefined ? 0 : Number(/skiptoken=(\d+)$/.exec(continuationToken)?.[1]);
+    let page = 0;
     while (page < this.pageCount) {
       await promiseSteps(PAGE_REQUEST_STEPS);
       this.log.push(`page ${page}`);
@@ -87,7 +81,7 @@ class ScriptedVault {
       const names = this.names.slice(page * pageSize, (page + 1) * pageSize);
       page++;
       const value = names.map((name) => ({ name, enabled: true }) as SecretProperties);
-      if (page === 1) onResponse?.({ status: 200, parsedBody: { value, nextLink: linkTo(page) } });
+      if (page === 1) onResponse?.({ status: 200, parsedBody: { value } });
       yield value;
     }
   }
@@ -143,7 +137,10 @@ describe('readAllSecrets', () => {
 
   it('stops fetching at the first failure and throws it, leaving no rejection unhandled', async () => {
     const vault = new ScriptedVault(secretNames(30), { pageSize: 5, latencyMs: 2, failGet: 'secret-2' });
-    await assert.rejects(readAllSecrets(vault.reader(), { limit: new ConcurrencyLimit(2), now: new Date() }), /boom/);
+    await assert.rejects(
+      readAllSecrets(vault.reader(), { limit: new ConcurrencyLimit(2), now: new Date() }),
+      /boom/,
+    );
     assert.equal(vault.getsInFlight, 0);
     assert.ok(!vault.log.includes('get secret-29'), vault.log.join(', '));
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -169,7 +166,10 @@ describe('readAllSecrets', () => {
 
   it('throws a failure of a later page after the fetches in flight have settled', async () => {
     const vault = new ScriptedVault(secretNames(15), { pageSize: 5, latencyMs: 2, failPage: 2 });
-    await assert.rejects(readAllSecrets(vault.reader(), { limit: new ConcurrencyLimit(16), now: new Date() }), /page broke/);
+    await assert.rejects(
+      readAllSecrets(vault.reader(), { limit: new ConcurrencyLimit(16), now: new Date() }),
+      /page broke/,
+    );
     assert.ok(vault.log.includes('get secret-0'), vault.log.join(', '));
     assert.equal(vault.getsInFlight, 0);
     await new Promise((resolve) => setTimeout(resolve, 20));
