@@ -9,8 +9,8 @@ import { readAllSecrets, type SecretReader } from '../tasks/fetch-keyvault-secre
 import { spawn } from 'node:child_process';
 import dns from 'node:dns';
 import * as path from 'node:path';
-import { KEY_VAULT_MAX_PAGE_SIZE } from '../test/sandbox/keyVault';
-import { trustCertificateAuthority } from '../test/sandbox/trust';
+import { KEY_VAULT_MAX_PAGE_SIZE } from '../sandbox/keyvault';
+import { trustCertificateAuthority } from '../sandbox/tls/trust';
 import { DIRECT_ADDRESSES, type BenchVault } from './keyVaultServer';
 
 const SECRETS = 500;
@@ -86,7 +86,8 @@ async function listOnly(client: SecretReader): Promise<number> {
 function pipelined(concurrency: number, note = ''): Approach {
   return {
     name: `pipelined, concurrency ${concurrency}${note}`,
-    run: async (c) => (await readAllSecrets(c, { limit: new ConcurrencyLimit(concurrency), now: new Date() })).fetched.length,
+    run: async (c) =>
+      (await readAllSecrets(c, { limit: new ConcurrencyLimit(concurrency), now: new Date() })).fetched.length,
     floor: (pages, latency) =>
       Math.max(
         pages * latency + Math.ceil(KEY_VAULT_MAX_PAGE_SIZE / concurrency) * latency,

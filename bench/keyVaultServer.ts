@@ -1,10 +1,10 @@
 // The bench's Key Vault, in a process of its own so that the sandbox's TLS work and the client's
 // run on separate cores, as they would against the real service. Prints one JSON line with what a
 // client needs, then serves until its standard input closes.
-import { startBase } from '../test/sandbox/base';
-import { startEntra } from '../test/sandbox/entra';
-import { FaultPlan } from '../test/sandbox/faults';
-import { startKeyVault } from '../test/sandbox/keyVault';
+import { startBase } from '../sandbox/base';
+import { startEntra } from '../sandbox/entra';
+import { FaultPlan } from '../sandbox/faults';
+import { startKeyVault } from '../sandbox/keyvault';
 
 /**
  * In direct mode the vault and Entra ID listen on port 443 of loopback addresses of their own, so a

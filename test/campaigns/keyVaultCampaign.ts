@@ -6,11 +6,11 @@
 import { runTaskAsAgent, type TaskRun } from '../../scripts/agent';
 import type { EndpointDefinition } from '../../scripts/agentEnvironment';
 import { planVariables } from '../../tasks/fetch-keyvault-secrets/variableNames';
-import { startBase, type SandboxBase } from '../sandbox/base';
-import { startEntra, type EntraServer } from '../sandbox/entra';
-import { FaultPlan, mulberry32, type FaultKind } from '../sandbox/faults';
-import { startKeyVault, type KeyVaultServer } from '../sandbox/keyVault';
-import type { ActiveRefusal, ProxyRefusal } from '../sandbox/proxy';
+import { startBase, type SandboxBase } from '../../sandbox/base';
+import { startEntra, type EntraServer } from '../../sandbox/entra';
+import { FaultPlan, mulberry32, type FaultKind } from '../../sandbox/faults';
+import { startKeyVault, type KeyVaultServer } from '../../sandbox/keyvault';
+import type { ActiveRefusal, ProxyRefusal } from '../../sandbox/proxy';
 import { findLeaks } from '../support/leaks';
 
 const CONNECTION = '0c4a1f0e-7d2b-4c4e-9f1a-3b5d7e9f1a2c';

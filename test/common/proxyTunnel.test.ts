@@ -11,9 +11,9 @@ import {
   ProxyConnectError,
   ProxyTunnelAgent,
 } from '../../tasks/common/proxy';
-import { startHttpsServer, type RunningServer } from '../sandbox/httpsServer';
-import { CertificateAuthority } from '../sandbox/tls';
-import { trustCertificateAuthority } from '../sandbox/trust';
+import { startHttpsServer, type RunningServer } from '../../sandbox/httpsServer';
+import { CertificateAuthority } from '../../sandbox/tls/certificateAuthority';
+import { trustCertificateAuthority } from '../../sandbox/tls/trust';
 
 const VAULT = 'https://contoso-kv.vault.azure.net/secrets?api-version=7.5';
 const TARGET = 'contoso-kv.vault.azure.net:443';

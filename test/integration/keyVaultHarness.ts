@@ -5,10 +5,10 @@ import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import { runTaskAsAgent, type TaskRun, type TaskRunOptions } from '../../scripts/agent';
 import type { EndpointDefinition } from '../../scripts/agentEnvironment';
-import { startBase, type SandboxBase } from '../sandbox/base';
-import { startEntra, type EntraServer } from '../sandbox/entra';
-import { FaultPlan } from '../sandbox/faults';
-import { startKeyVault, type KeyVaultServer } from '../sandbox/keyVault';
+import { startBase, type SandboxBase } from '../../sandbox/base';
+import { startEntra, type EntraServer } from '../../sandbox/entra';
+import { FaultPlan } from '../../sandbox/faults';
+import { startKeyVault, type KeyVaultServer } from '../../sandbox/keyvault';
 import { findLeaks } from '../support/leaks';
 
 export const CONNECTION = '5d0c3b1e-6f7a-4e8b-9c0d-1e2f3a4b5c6d';

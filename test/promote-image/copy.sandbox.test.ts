@@ -9,8 +9,8 @@ import { referrersTagOf } from '../../tasks/promote-image/manifests';
 import { RegistryAccessError, RegistryClient } from '../../tasks/promote-image/registryClient';
 import { httpSettings } from '../../tasks/promote-image/registryHttp';
 import type { RegistryCredentials } from '../../tasks/promote-image/registryAuth';
-import { pushImage, pushImageTo } from '../sandbox/images';
-import { getManifest } from '../sandbox/registry';
+import { pushImage, pushImageTo } from '../../sandbox/acr/images';
+import { getManifest } from '../../sandbox/acr/registry';
 import { PLAIN_REGISTRY, startPromoteSandbox, type PromoteSandbox } from './registrySandbox';
 
 const NONPROD = 'contosononprod';

@@ -4,12 +4,12 @@ import * as path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { undiciDispatcher } from '../../tasks/common/proxy';
 import type { RegistryCredentials } from '../../tasks/promote-image/registryAuth';
-import { startAcr, type AcrRegistrySpec, type AcrSandbox } from '../sandbox/acr';
-import { startBase, type SandboxBase } from '../sandbox/base';
-import { FaultPlan, withFaults } from '../sandbox/faults';
-import { startHttpsServer, type RunningServer } from '../sandbox/httpsServer';
-import { startRegistry, type RealRegistry, type RegistryEndpoint } from '../sandbox/registry';
-import { SANDBOX_HOST_NAMES } from '../sandbox/tls';
+import { startAcr, type AcrRegistrySpec, type AcrSandbox } from '../../sandbox/acr';
+import { startBase, type SandboxBase } from '../../sandbox/base';
+import { FaultPlan, withFaults } from '../../sandbox/faults';
+import { startHttpsServer, type RunningServer } from '../../sandbox/httpsServer';
+import { startRegistry, type RealRegistry, type RegistryEndpoint } from '../../sandbox/acr/registry';
+import { SANDBOX_HOST_NAMES } from '../../sandbox/tls/certificateAuthority';
 
 /** A registry that asks for no credentials at all (docker-registry without auth, behind TLS). */
 export const PLAIN_REGISTRY = 'registry.contoso.example';

@@ -6,12 +6,12 @@ import * as path from 'node:path';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { ContainerRegistryClient, ContainerRegistryContentClient } from '@azure/container-registry';
 import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
-import { ACR_REFRESH_TOKEN_USERNAME, startAcr, type AcrSandbox } from './acr';
-import { startArm, type ArmServer } from './arm';
-import { startBase, type SandboxBase } from './base';
-import { MEDIA_TYPES, pushImage, referrersTagOf, type PushedImage } from './images';
-import { getManifest, sha256Digest } from './registry';
-import { requestThroughProxy, useSandboxInProcess } from './trust';
+import { ACR_REFRESH_TOKEN_USERNAME, startAcr, type AcrSandbox } from '../../sandbox/acr';
+import { startArm, type ArmServer } from '../../sandbox/arm';
+import { startBase, type SandboxBase } from '../../sandbox/base';
+import { MEDIA_TYPES, pushImage, referrersTagOf, type PushedImage } from '../../sandbox/acr/images';
+import { getManifest, sha256Digest } from '../../sandbox/acr/registry';
+import { requestThroughProxy, useSandboxInProcess } from '../../sandbox/tls/trust';
 
 const NONPROD = 'contosononprod';
 const PROD = 'contosoprod';

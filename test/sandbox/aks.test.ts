@@ -6,12 +6,12 @@ import * as path from 'node:path';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { ContainerServiceClient, type ManagedCluster } from '@azure/arm-containerservice';
 import * as YAML from 'yaml';
-import { AKS_AAD_SERVER_ID, startAks, type AksCluster, type AksSandbox } from './aks';
-import { ARM_AUDIENCES, startArm, type ArmServer } from './arm';
-import { startBase, type SandboxBase } from './base';
-import { startKubectlDownloads, type KubectlDownloads } from './kubectlDownloads';
-import { kubectlSession, type KubectlSession } from './kubernetes';
-import { requestThroughProxy, useSandboxInProcess } from './trust';
+import { AKS_AAD_SERVER_ID, startAks, type AksCluster, type AksSandbox } from '../../sandbox/kubernetes/aks';
+import { ARM_AUDIENCES, startArm, type ArmServer } from '../../sandbox/arm';
+import { startBase, type SandboxBase } from '../../sandbox/base';
+import { startKubectlDownloads, type KubectlDownloads } from '../../sandbox/kubernetes/kubectlDownloads';
+import { kubectlSession, type KubectlSession } from '../../sandbox/kubernetes';
+import { requestThroughProxy, useSandboxInProcess } from '../../sandbox/tls/trust';
 
 const PIPELINE_APP = {
   appid: '5f1c2b3a-0000-4000-8000-00000000a11c',

@@ -6,11 +6,11 @@ import {
   ClientCertificateCredential,
   ClientSecretCredential,
 } from '@azure/identity';
-import { startBase, type SandboxBase } from './base';
-import { startEntra, type EntraServer } from './entra';
-import type { KeyPair } from './tls';
-import { ARM_AUDIENCES } from './arm';
-import { requestThroughProxy, useSandboxInProcess } from './trust';
+import { startBase, type SandboxBase } from '../../sandbox/base';
+import { startEntra, type EntraServer } from '../../sandbox/entra';
+import type { KeyPair } from '../../sandbox/tls/certificateAuthority';
+import { ARM_AUDIENCES } from '../../sandbox/arm';
+import { requestThroughProxy, useSandboxInProcess } from '../../sandbox/tls/trust';
 
 const ARM_SCOPE = 'https://management.azure.com/.default';
 const REPOSITORY_ROOT = path.resolve(__dirname, '..', '..', '..');

@@ -3,11 +3,11 @@ import type { IncomingMessage } from 'node:http';
 import * as https from 'node:https';
 import { ClientSecretCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
-import { startBase, type SandboxBase } from './base';
-import { startEntra, type EntraServer } from './entra';
-import { FaultPlan, mulberry32 } from './faults';
-import { KEY_VAULT_AUDIENCE, startKeyVault, type KeyVaultServer } from './keyVault';
-import { useSandboxInProcess } from './trust';
+import { startBase, type SandboxBase } from '../../sandbox/base';
+import { startEntra, type EntraServer } from '../../sandbox/entra';
+import { FaultPlan, mulberry32 } from '../../sandbox/faults';
+import { KEY_VAULT_AUDIENCE, startKeyVault, type KeyVaultServer } from '../../sandbox/keyvault';
+import { useSandboxInProcess } from '../../sandbox/tls/trust';
 
 function fakeRequest(method: string, url: string, authorization?: string): IncomingMessage {
   const headers = { host: 'kv.vault.azure.net', ...(authorization === undefined ? {} : { authorization }) };

@@ -5,10 +5,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { startAcr, type AcrSandbox } from './acr';
-import { startBase, type SandboxBase } from './base';
+import { startAcr, type AcrSandbox } from '../../sandbox/acr';
+import { startBase, type SandboxBase } from '../../sandbox/base';
 import { accepts } from './ports';
-import { MEDIA_TYPES, generatedLayer, pushImage, referrersTagOf } from './images';
+import { MEDIA_TYPES, generatedLayer, pushImage, referrersTagOf } from '../../sandbox/acr/images';
 import {
   findDockerRegistry,
   getManifest,
@@ -16,7 +16,7 @@ import {
   sha256Digest,
   startRegistry,
   type RegistryEndpoint,
-} from './registry';
+} from '../../sandbox/acr/registry';
 
 function isAlive(pid: number): boolean {
   try {

@@ -1,11 +1,11 @@
 import * as assert from 'node:assert/strict';
 import { ClientSecretCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
-import { startArm, type ArmServer } from './arm';
-import { startBase, type SandboxBase } from './base';
-import { startEntra, type EntraServer } from './entra';
-import { startKeyVault, type KeyVaultServer } from './keyVault';
-import { requestThroughProxy, useSandboxInProcess } from './trust';
+import { startArm, type ArmServer } from '../../sandbox/arm';
+import { startBase, type SandboxBase } from '../../sandbox/base';
+import { startEntra, type EntraServer } from '../../sandbox/entra';
+import { startKeyVault, type KeyVaultServer } from '../../sandbox/keyvault';
+import { requestThroughProxy, useSandboxInProcess } from '../../sandbox/tls/trust';
 
 const READER = { clientId: '3c9f6a1e-0000-4000-8000-00000000beef', secret: 'reader-secret' };
 const STRANGER = { clientId: '3c9f6a1e-0000-4000-8000-00000000f00d', secret: 'stranger-secret' };

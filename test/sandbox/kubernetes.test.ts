@@ -1,16 +1,16 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startBase, type SandboxBase } from './base';
+import { startBase, type SandboxBase } from '../../sandbox/base';
 import {
   kubectlSession,
   startKubernetesCluster,
   type KubectlSession,
   type KubeObject,
   type KubernetesCluster,
-} from './kubernetes';
-import { jsonPatch, serverSideApply, strategicMergePatch } from './kubernetes/patch';
-import { parseFieldSelector, parseLabelSelector } from './kubernetes/selectors';
+} from '../../sandbox/kubernetes';
+import { jsonPatch, serverSideApply, strategicMergePatch } from '../../sandbox/kubernetes/patch';
+import { parseFieldSelector, parseLabelSelector } from '../../sandbox/kubernetes/selectors';
 
 const HOST = 'sandbox-dns-0a1b2c3d.hcp.westeurope.azmk8s.io';
 

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { matchesHost, startProxy, type RunningProxy } from './proxy';
+import { matchesHost, startProxy, type RunningProxy } from '../../sandbox/proxy';
 
 /** Sends CONNECT host:443 through the proxy and returns the status code it answered. */
 function connectStatus(proxy: RunningProxy, target: string): Promise<number> {

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { startSandbox } from './index';
+import { startSandbox } from '../../sandbox';
 import { accepts } from './ports';
 
 describe('the whole sandbox', () => {

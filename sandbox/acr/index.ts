@@ -10,9 +10,9 @@ import {
   type ArmProvider,
   type ArmRequest,
   type ArmServer,
-} from './arm';
-import type { SandboxBase } from './base';
-import { queryOf, pathOf, readBody, sendJson, startHttpsServer } from './httpsServer';
+} from '../arm';
+import type { SandboxBase } from '../base';
+import { queryOf, pathOf, readBody, sendJson, startHttpsServer } from '../httpsServer';
 import {
   copyArtifact,
   getManifest,

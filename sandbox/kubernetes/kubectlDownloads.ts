@@ -2,8 +2,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { SandboxBase } from './base';
-import { pathOf, startHttpsServer } from './httpsServer';
+import type { SandboxBase } from '../base';
+import { pathOf, startHttpsServer } from '../httpsServer';
 
 export interface KubectlDownloadsOptions {
   /** What `/release/stable.txt` answers. Default `v1.32.4`. */

@@ -1,4 +1,4 @@
-import { ApiError, deepEqual, isJsonObject, textOf, type KubeObject } from './objects';
+import { ApiError, deepEqual, isJsonObject, textOf, type KubeObject, type JsonRecord } from './objects';
 import type { ResourceType } from './resources';
 import { labelSelectorFromSpec } from './selectors';
 
@@ -8,21 +8,19 @@ export interface Allocator {
   nodePort(): number;
 }
 
-type Dict = Record<string, unknown>;
-
-function dict(parent: Dict, key: string): Dict {
+function dict(parent: JsonRecord, key: string): JsonRecord {
   const value = parent[key];
   if (isJsonObject(value)) return value;
-  const created: Dict = {};
+  const created: JsonRecord = {};
   parent[key] = created;
   return created;
 }
 
-function setDefault(target: Dict, key: string, value: unknown): void {
+function setDefault(target: JsonRecord, key: string, value: unknown): void {
   if (target[key] === undefined || target[key] === null) target[key] = value;
 }
 
-function list(parent: Dict, key: string): Dict[] {
+function list(parent: JsonRecord, key: string): JsonRecord[] {
   const value = parent[key];
   return Array.isArray(value) ? value.filter(isJsonObject) : [];
 }
@@ -38,7 +36,7 @@ export function applyDefaults(
   existing: KubeObject | undefined,
   allocator: Allocator,
 ): void {
-  const spec = (): Dict => dict(object, 'spec');
+  const spec = (): JsonRecord => dict(object, 'spec');
   switch (resourceType.kind) {
     case 'Namespace':
       object.metadata.labels = {
@@ -139,13 +137,13 @@ export function applyDefaults(
     case 'Secret': {
       setDefault(object, 'type', 'Opaque');
       // The server folds stringData into data and never stores stringData.
-      const stringData = (object as Dict).stringData;
+      const stringData = (object as JsonRecord).stringData;
       if (isJsonObject(stringData)) {
         const data = dict(object, 'data');
         for (const [key, value] of Object.entries(stringData))
           data[key] = Buffer.from(textOf(value), 'utf8').toString('base64');
       }
-      delete (object as Dict).stringData;
+      delete (object as JsonRecord).stringData;
       break;
     }
     case 'Ingress':
@@ -154,12 +152,12 @@ export function applyDefaults(
   }
 }
 
-function defaultTemplate(spec: Dict, restartPolicy: string | undefined): void {
+function defaultTemplate(spec: JsonRecord, restartPolicy: string | undefined): void {
   const template = dict(spec, 'template');
   defaultPodSpec(dict(template, 'spec'), restartPolicy);
 }
 
-function defaultPodSpec(podSpec: Dict, restartPolicy: string | undefined): void {
+function defaultPodSpec(podSpec: JsonRecord, restartPolicy: string | undefined): void {
   if (restartPolicy !== undefined) setDefault(podSpec, 'restartPolicy', restartPolicy);
   setDefault(podSpec, 'dnsPolicy', 'ClusterFirst');
   setDefault(podSpec, 'schedulerName', 'default-scheduler');
@@ -176,7 +174,7 @@ function defaultPodSpec(podSpec: Dict, restartPolicy: string | undefined): void 
   }
 }
 
-function defaultService(spec: Dict, existing: KubeObject | undefined, allocator: Allocator): void {
+function defaultService(spec: JsonRecord, existing: KubeObject | undefined, allocator: Allocator): void {
   setDefault(spec, 'type', 'ClusterIP');
   setDefault(spec, 'sessionAffinity', 'None');
   if (spec.type === 'ExternalName') return;
@@ -272,7 +270,7 @@ export function validate(
 }
 
 function validatePodSpec(
-  podSpec: Dict,
+  podSpec: JsonRecord,
   path: string,
   causes: { field: string; message: string; reason?: string }[],
 ): void {

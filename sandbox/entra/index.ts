@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SandboxBase } from './base';
-import { withFaults, type FaultPlan } from './faults';
+import type { SandboxBase } from '../base';
+import { withFaults, type FaultPlan } from '../faults';
 import {
   pathOf,
   queryOf,
@@ -11,8 +11,8 @@ import {
   type RequestHandler,
   type RunningServer,
   type ListenAddress,
-} from './httpsServer';
-import type { KeyPair } from './tls';
+} from '../httpsServer';
+import type { KeyPair } from '../tls/certificateAuthority';
 
 export const ENTRA_HOST = 'login.microsoftonline.com';
 export const AZURE_DEVOPS_TOKEN_HOST = 'vstoken.dev.azure.com';

@@ -1,8 +1,8 @@
 import * as crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendResourceNotFound, type ArmProvider, type ArmRequest } from './arm';
-import type { SandboxBase } from './base';
-import { withFaults, type FaultPlan } from './faults';
+import { sendResourceNotFound, type ArmProvider, type ArmRequest } from '../arm';
+import type { SandboxBase } from '../base';
+import { withFaults, type FaultPlan } from '../faults';
 import {
   pathOf,
   queryOf,
@@ -11,8 +11,8 @@ import {
   type RequestHandler,
   type RunningServer,
   type ListenAddress,
-} from './httpsServer';
-import type { AccessTokenClaims } from './tokens';
+} from '../httpsServer';
+import type { AccessTokenClaims } from '../entra/accessTokens';
 
 export const KEY_VAULT_HOST_SUFFIX = 'vault.azure.net';
 export const KEY_VAULT_AUDIENCE = 'https://vault.azure.net';

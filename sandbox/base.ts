@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startProxy, type RunningProxy } from './proxy';
-import { CertificateAuthority, type KeyPair } from './tls';
-import { TokenAuthority } from './tokens';
+import { CertificateAuthority, type KeyPair } from './tls/certificateAuthority';
+import { TokenAuthority } from './entra/accessTokens';
 
 /** What every sandbox part needs: a temp folder, the CA and server certificate, the proxy, the token key. */
 export interface SandboxBase {

@@ -1,4 +1,11 @@
-import { deepClone, deepEqual, isJsonObject, ownerReferenceTo, type KubeObject } from './objects';
+import {
+  deepClone,
+  deepEqual,
+  isJsonObject,
+  ownerReferenceTo,
+  type KubeObject,
+  type JsonRecord,
+} from './objects';
 import {
   CONTROLLER_REVISION,
   DAEMON_SET,
@@ -10,8 +17,7 @@ import {
   randomSuffix,
   STATEFUL_SET,
   type ControllerContext,
-  type Dict,
-} from './controllerSupport';
+} from './controllerContext';
 
 // StatefulSets and DaemonSets: both keep their template history in ControllerRevisions, which
 // `kubectl rollout history|undo` read for them.
@@ -127,7 +133,7 @@ export function reconcileStatefulSet(ctx: ControllerContext, statefulSet: KubeOb
   const updated = current.filter((p) => labelsOfPod(p)['controller-revision-hash'] === updateRevision).length;
   const ready = current.filter(isReady).length;
   const rolledOut = updated === desired && ready === desired && current.length === desired;
-  const status: Dict = {
+  const status: JsonRecord = {
     observedGeneration: statefulSet.metadata.generation ?? 1,
     replicas: current.length,
     readyReplicas: ready,
@@ -147,7 +153,7 @@ export function templateOfRevision(
   ctx: ControllerContext,
   owner: KubeObject,
   revisionName: string,
-): Dict | undefined {
+): JsonRecord | undefined {
   const revision = ctx.store.get(CONTROLLER_REVISION, owner.metadata.namespace, revisionName);
   const data =
     isJsonObject(revision?.data) && isJsonObject(revision.data.spec)
@@ -196,7 +202,7 @@ export function reconcileDaemonSet(ctx: ControllerContext, daemonSet: KubeObject
     }
   }
   const ready = pods.filter(isReady).length;
-  const status: Dict = {
+  const status: JsonRecord = {
     currentNumberScheduled: pods.length,
     numberMisscheduled: 0,
     desiredNumberScheduled: nodes.length,

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pathOf, queryOf, sendJson, startHttpsServer, type RunningServer } from './httpsServer';
-import type { KeyPair } from './tls';
-import type { AccessTokenClaims, TokenAuthority } from './tokens';
+import { pathOf, queryOf, sendJson, startHttpsServer, type RunningServer } from '../httpsServer';
+import type { KeyPair } from '../tls/certificateAuthority';
+import type { AccessTokenClaims, TokenAuthority } from '../entra/accessTokens';
 
 export const ARM_AUDIENCES = ['https://management.azure.com', 'https://management.core.windows.net'];
 

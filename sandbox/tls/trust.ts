@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type * as net from 'node:net';
-import type { SandboxBase } from './base';
+import type { SandboxBase } from '../base';
 
 /**
  * Makes in-process TLS clients trust extra certificate authorities.

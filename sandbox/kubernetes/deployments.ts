@@ -7,6 +7,7 @@ import {
   ownerReferenceTo,
   textOf,
   type KubeObject,
+  type JsonRecord,
 } from './objects';
 import {
   asList,
@@ -22,8 +23,7 @@ import {
   REPLICA_SET,
   setCondition,
   type ControllerContext,
-  type Dict,
-} from './controllerSupport';
+} from './controllerContext';
 
 const REVISION = 'deployment.kubernetes.io/revision';
 const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
@@ -55,7 +55,7 @@ export function reconcileReplicaSet(ctx: ControllerContext, replicaSet: KubeObje
     pods = ctx.ownedBy(POD, replicaSet).filter((p) => !isTerminal(p));
   }
   const ready = pods.filter(isReady).length;
-  const status: Dict = {
+  const status: JsonRecord = {
     replicas: pods.length,
     fullyLabeledReplicas: pods.length,
     readyReplicas: ready,
@@ -214,7 +214,7 @@ export function reconcileDeployment(ctx: ControllerContext, deployment: KubeObje
     replicaSets.reduce((total, rs) => total + numberOr(rs.status?.[field], 0), 0);
   const previous = deployment.status ?? {};
   const updated = newReplicaSet === undefined ? 0 : numberOr(newReplicaSet.status?.replicas, 0);
-  const status: Dict = {
+  const status: JsonRecord = {
     observedGeneration: deployment.metadata.generation ?? 1,
     replicas: sum('replicas'),
     updatedReplicas: updated,
@@ -333,7 +333,7 @@ function copiedAnnotations(deployment: KubeObject): Record<string, string> {
 }
 
 /** A ReplicaSet's template equals the Deployment's when they differ only in the pod-template-hash label. */
-function templatesMatch(replicaSetTemplate: unknown, deploymentTemplate: Dict): boolean {
+function templatesMatch(replicaSetTemplate: unknown, deploymentTemplate: JsonRecord): boolean {
   if (!isJsonObject(replicaSetTemplate)) return false;
   const withoutHash = deepClone(replicaSetTemplate);
   const metadata = isJsonObject(withoutHash.metadata) ? withoutHash.metadata : {};
@@ -359,7 +359,7 @@ function intOrPercent(value: unknown, total: number, roundUp: boolean): number {
   return roundUp ? Math.ceil(exact) : Math.floor(exact);
 }
 
-function rollingUpdateOf(deployment: KubeObject): Dict {
+function rollingUpdateOf(deployment: KubeObject): JsonRecord {
   const strategy = isJsonObject(deployment.spec?.strategy) ? deployment.spec.strategy : {};
   return isJsonObject(strategy.rollingUpdate) ? strategy.rollingUpdate : {};
 }

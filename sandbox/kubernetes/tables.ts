@@ -1,4 +1,4 @@
-import { isJsonObject, textOf, type KubeObject } from './objects';
+import { isJsonObject, textOf, type KubeObject, type JsonRecord } from './objects';
 import type { ResourceType } from './resources';
 
 /**
@@ -19,10 +19,8 @@ interface Column {
   readonly cell: (object: KubeObject) => Cell;
 }
 
-type Dict = Record<string, unknown>;
-
-const dict = (value: unknown): Dict => (isJsonObject(value) ? value : {});
-const list = (value: unknown): Dict[] => (Array.isArray(value) ? value.filter(isJsonObject) : []);
+const dict = (value: unknown): JsonRecord => (isJsonObject(value) ? value : {});
+const list = (value: unknown): JsonRecord[] => (Array.isArray(value) ? value.filter(isJsonObject) : []);
 const num = (value: unknown): number => (typeof value === 'number' ? value : 0);
 
 /** `kubectl`-style short durations: 45s, 3m12s, 5h, 2d3h. */

@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { deepClone, isJsonObject, textOf, type KubeObject } from './objects';
+import { deepClone, isJsonObject, textOf, type JsonRecord, type KubeObject } from './objects';
 import type { PodEventSpec } from './pods';
 import { resourceTypeOf, type ResourceType } from './resources';
 import type { ObjectStore } from './store';
@@ -16,8 +16,6 @@ export interface ControllerOptions {
   /** Seeds the deterministic public IPs so two clusters do not hand out the same ones. */
   readonly addressSeed: string;
 }
-
-export type Dict = Record<string, unknown>;
 
 /** An event to record; `key` deduplicates (same key: the count is updated instead). */
 export type EventSpec = Omit<PodEventSpec, 'key'> & { key?: string };
@@ -36,14 +34,14 @@ export interface ControllerContext {
   enqueue(type: ResourceType, object: KubeObject): void;
   /** Reconciles `key` again at `at` (epoch ms). */
   wakeAt(key: string, at: number): void;
-  writeStatus(type: ResourceType, object: KubeObject, status: Dict): KubeObject;
+  writeStatus(type: ResourceType, object: KubeObject, status: JsonRecord): KubeObject;
   writeMain(type: ResourceType, object: KubeObject): KubeObject;
   recordEvent(involved: KubeObject, spec: EventSpec): void;
   nodes(): KubeObject[];
   ownedBy(type: ResourceType, owner: KubeObject): KubeObject[];
   createPod(
     owner: KubeObject,
-    template: Dict,
+    template: JsonRecord,
     name: string,
     extraLabels: Record<string, string>,
     nodeName?: string,
@@ -68,7 +66,7 @@ export function keyOf(type: ResourceType, object: KubeObject): string {
   return `${type.kind}|${object.metadata.namespace ?? ''}|${object.metadata.name ?? ''}`;
 }
 
-export function asList(value: unknown): Dict[] {
+export function asList(value: unknown): JsonRecord[] {
   return Array.isArray(value) ? value.filter(isJsonObject).map((v) => deepClone(v)) : [];
 }
 
@@ -131,7 +129,7 @@ export function podTemplateHash(template: unknown): string {
  * Sets a condition the way controllers do: lastTransitionTime moves only when status flips,
  * lastUpdateTime when anything changes (or when `touch` says progress happened).
  */
-export function setCondition(conditions: Dict[], wanted: Dict, now: string, touch = false): void {
+export function setCondition(conditions: JsonRecord[], wanted: JsonRecord, now: string, touch = false): void {
   const index = conditions.findIndex((c) => c.type === wanted.type);
   const existing = index >= 0 ? conditions[index] : undefined;
   const same =
@@ -140,7 +138,7 @@ export function setCondition(conditions: Dict[], wanted: Dict, now: string, touc
     existing.reason === wanted.reason &&
     existing.message === wanted.message;
   if (same && !touch) return;
-  const next: Dict = {
+  const next: JsonRecord = {
     ...wanted,
     lastUpdateTime: now,
     lastTransitionTime:
@@ -150,7 +148,7 @@ export function setCondition(conditions: Dict[], wanted: Dict, now: string, touc
   else conditions[index] = next;
 }
 
-export function keepTransitionTimes(previous: Dict[], next: Dict[]): Dict[] {
+export function keepTransitionTimes(previous: JsonRecord[], next: JsonRecord[]): JsonRecord[] {
   return next.map((condition) => {
     const before = previous.find((p) => p.type === condition.type);
     return before !== undefined && before.status === condition.status

@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { isJsonObject, type KubeObject } from './objects';
-import { INGRESS, keyOf, SERVICE, type ControllerContext } from './controllerSupport';
+import { INGRESS, keyOf, SERVICE, type ControllerContext } from './controllerContext';
 
 // The cloud provider's part: LoadBalancer Services and Ingresses get public addresses.
 

@@ -38,7 +38,10 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
-export function isJsonObject(value: unknown): value is Record<string, unknown> {
+/** A JSON object's fields, their values not yet checked. */
+export type JsonRecord = Record<string, unknown>;
+
+export function isJsonObject(value: unknown): value is JsonRecord {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as YAML from 'yaml';
 import { pathOf, queryOf, readBody, startHttpsServer, type RunningServer } from '../httpsServer';
-import type { KeyPair } from '../tls';
+import type { KeyPair } from '../tls/certificateAuthority';
 import { applyDefaults, validate, type Allocator } from './defaults';
 import {
   coreVersions,

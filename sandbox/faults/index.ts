@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from './httpsServer';
-import { pathOf } from './httpsServer';
+import type { RequestHandler } from '../httpsServer';
+import { pathOf } from '../httpsServer';
 
 /** Which requests a fault applies to: a predicate, or a method and/or a path pattern (both must match). */
 export type FaultMatch =

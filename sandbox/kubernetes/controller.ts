@@ -7,6 +7,7 @@ import {
   ownerReferenceTo,
   textOf,
   type KubeObject,
+  type JsonRecord,
 } from './objects';
 import {
   asList,
@@ -26,9 +27,8 @@ import {
   STATEFUL_SET,
   type ControllerContext,
   type ControllerOptions,
-  type Dict,
   type EventSpec,
-} from './controllerSupport';
+} from './controllerContext';
 import { reconcileDeployment, reconcileReplicaSet } from './deployments';
 import { reconcileJob } from './jobs';
 import { reconcileIngress, reconcileService } from './network';
@@ -37,7 +37,7 @@ import type { ResourceType } from './resources';
 import { reconcileDaemonSet, reconcileStatefulSet } from './revisioned';
 import type { ObjectStore, StoreEvent } from './store';
 
-export type { ControllerOptions } from './controllerSupport';
+export type { ControllerOptions } from './controllerContext';
 
 const OWNER_KINDS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
 
@@ -208,7 +208,7 @@ export class ClusterController implements ControllerContext {
   // ---- writes ----
 
   /** Writes status on the latest version of the object (no precondition: the controller is the only status writer). */
-  writeStatus(type: ResourceType, object: KubeObject, status: Dict): KubeObject {
+  writeStatus(type: ResourceType, object: KubeObject, status: JsonRecord): KubeObject {
     const next = deepClone(object);
     delete next.metadata.resourceVersion;
     next.status = status;
@@ -341,7 +341,7 @@ export class ClusterController implements ControllerContext {
   /** A pod from `template`, owned by `owner`. */
   createPod(
     owner: KubeObject,
-    template: Dict,
+    template: JsonRecord,
     name: string,
     extraLabels: Record<string, string>,
     nodeName?: string,

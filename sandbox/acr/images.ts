@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
-import type { AcrSandbox } from './acr';
+import type { AcrSandbox } from './index';
 import { getManifest, putManifest, sha256Digest, uploadBlob, type RegistryEndpoint } from './registry';
 
 /**

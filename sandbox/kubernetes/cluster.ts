@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
-import type { KeyPair } from '../tls';
-import type { TokenAuthority } from '../tokens';
+import type { KeyPair } from '../tls/certificateAuthority';
+import type { TokenAuthority } from '../entra/accessTokens';
 import { startApiServer, type ApiRequestRecord, type ApiServer } from './apiServer';
 import { ClusterController } from './controller';
 import { buildKubeconfig, type KubeconfigCredential } from './kubeconfig';

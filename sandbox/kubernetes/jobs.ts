@@ -1,4 +1,4 @@
-import { deepEqual, isJsonObject, nowIso, type KubeObject } from './objects';
+import { deepEqual, isJsonObject, nowIso, type JsonRecord, type KubeObject } from './objects';
 import {
   asList,
   isReady,
@@ -10,8 +10,7 @@ import {
   randomSuffix,
   setCondition,
   type ControllerContext,
-  type Dict,
-} from './controllerSupport';
+} from './controllerContext';
 
 /**
  * The job controller: runs pods until `completions` succeed (Complete) or more than `backoffLimit`
@@ -33,7 +32,7 @@ export function reconcileJob(ctx: ControllerContext, job: KubeObject): void {
   let active = pods.filter((p) => !isTerminal(p));
   const completions = numberOr(spec.completions, 1);
   const backoffLimit = numberOr(spec.backoffLimit, 6);
-  const status: Dict = {
+  const status: JsonRecord = {
     ...previous,
     startTime: typeof previous.startTime === 'string' ? previous.startTime : nowText,
     uncountedTerminatedPods: {},

@@ -1,11 +1,11 @@
 import { startAcr, type AcrSandbox } from './acr';
-import { startAks, type AksSandbox } from './aks';
+import { startAks, type AksSandbox } from './kubernetes/aks';
 import { startArm, type ArmServer } from './arm';
 import { startBase, type SandboxBase } from './base';
 import { startEntra, type EntraServer } from './entra';
 import { FaultPlan } from './faults';
-import { startKeyVault, type KeyVaultServer } from './keyVault';
-import { startKubectlDownloads, type KubectlDownloads } from './kubectlDownloads';
+import { startKeyVault, type KeyVaultServer } from './keyvault';
+import { startKubectlDownloads, type KubectlDownloads } from './kubernetes/kubectlDownloads';
 
 /** Every Azure stand-in, started together and routed on one proxy under the real host names. */
 export interface Sandbox {

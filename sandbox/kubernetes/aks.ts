@@ -6,9 +6,9 @@ import {
   type ArmProvider,
   type ArmRequest,
   type ArmServer,
-} from './arm';
-import type { SandboxBase } from './base';
-import { sendJson } from './httpsServer';
+} from '../arm';
+import type { SandboxBase } from '../base';
+import { sendJson } from '../httpsServer';
 import {
   buildKubeconfig,
   startKubernetesCluster,
@@ -16,7 +16,7 @@ import {
   type ImageBehaviour,
   type KubernetesCluster,
   type ObjectStore,
-} from './kubernetes';
+} from './index';
 
 /** The application id of AKS's Entra server app: the audience of tokens for AAD-enabled clusters. */
 export const AKS_AAD_SERVER_ID = '6dae42f8-4368-4678-94ff-3960e28e3630';
