@@ -1,5 +1,5 @@
 import type { PipelinePolicy, ProxySettings } from '@azure/core-rest-pipeline';
-import { azureSdkProxySettings, proxyTunnelPolicy } from './proxy';
+import { agentCaOptions, azureSdkProxySettings, proxyTunnelPolicy } from './proxy';
 import { DEFAULT_RETRY, retryPolicy, type CallKind, type RetryHooks } from './retry';
 
 /** Identifies our requests in Azure's logs. */
@@ -10,6 +10,7 @@ export interface AzureClientOptions {
   retryOptions: { maxRetries: number };
   additionalPolicies: { policy: PipelinePolicy; position: 'perCall' | 'perRetry' }[];
   userAgentOptions: { userAgentPrefix: string };
+  tlsOptions?: { ca: string };
 }
 
 /**
@@ -19,8 +20,11 @@ export interface AzureClientOptions {
  */
 export function azureClientOptions(url: string, kind: CallKind, hooks: RetryHooks = {}): AzureClientOptions {
   const proxyOptions = azureSdkProxySettings(url);
+  const { ca } = agentCaOptions();
   return {
     ...(proxyOptions === undefined ? {} : { proxyOptions }),
+    // Agent.CAInfo: trusted on direct connections too (through a proxy, the tunnel agent trusts it).
+    ...(ca === undefined ? {} : { tlsOptions: { ca } }),
     retryOptions: { maxRetries: 0 },
     additionalPolicies: [
       { policy: retryPolicy(kind, DEFAULT_RETRY, hooks), position: 'perCall' },

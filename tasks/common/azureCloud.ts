@@ -13,6 +13,12 @@ export interface AzureCloud {
   readonly keyVaultResource: string | undefined;
   /** DNS suffix of container registries, e.g. `azurecr.io`. */
   readonly containerRegistryDnsSuffix: string | undefined;
+  /**
+   * Scope of the Entra ID token that ACR's `/oauth2/exchange` takes. The public cloud has ACR's own
+   * audience, which registries that refuse ARM-audience tokens (authentication-as-ARM disabled) still
+   * accept; elsewhere the ARM audience, as @azure/container-registry's KnownContainerRegistryAudience.
+   */
+  readonly containerRegistryScope: string;
 }
 
 const KNOWN_CLOUDS: Readonly<Record<string, AzureCloud>> = {
@@ -24,6 +30,7 @@ const KNOWN_CLOUDS: Readonly<Record<string, AzureCloud>> = {
     keyVaultDnsSuffix: 'vault.azure.net',
     keyVaultResource: 'https://vault.azure.net',
     containerRegistryDnsSuffix: 'azurecr.io',
+    containerRegistryScope: 'https://containerregistry.azure.net/.default',
   },
   azurechinacloud: {
     name: 'AzureChinaCloud',
@@ -33,6 +40,7 @@ const KNOWN_CLOUDS: Readonly<Record<string, AzureCloud>> = {
     keyVaultDnsSuffix: 'vault.azure.cn',
     keyVaultResource: 'https://vault.azure.cn',
     containerRegistryDnsSuffix: 'azurecr.cn',
+    containerRegistryScope: 'https://management.chinacloudapi.cn/.default',
   },
   azureusgovernment: {
     name: 'AzureUSGovernment',
@@ -42,6 +50,7 @@ const KNOWN_CLOUDS: Readonly<Record<string, AzureCloud>> = {
     keyVaultDnsSuffix: 'vault.usgovcloudapi.net',
     keyVaultResource: 'https://vault.usgovcloudapi.net',
     containerRegistryDnsSuffix: 'azurecr.us',
+    containerRegistryScope: 'https://management.usgovcloudapi.net/.default',
   },
 };
 
@@ -68,14 +77,16 @@ export function resolveAzureCloud(
   if (data.environmentAuthorityUrl === undefined || data.resourceManagerUrl === undefined) return undefined;
   const resourceManagerUrl = withTrailingSlash(data.resourceManagerUrl);
   const audience = data.activeDirectoryServiceEndpointResourceId ?? resourceManagerUrl;
+  const resourceManagerScope = `${withoutTrailingSlash(audience)}/.default`;
   return {
     name: environment ?? 'custom',
     authorityHost: withoutTrailingSlash(data.environmentAuthorityUrl),
     resourceManagerUrl,
-    resourceManagerScope: `${withoutTrailingSlash(audience)}/.default`,
+    resourceManagerScope,
     keyVaultDnsSuffix: data.keyVaultDnsSuffix?.replace(/^\./, ''),
     keyVaultResource: data.keyVaultServiceEndpointResourceId?.replace(/\/+$/, ''),
     containerRegistryDnsSuffix: undefined,
+    containerRegistryScope: resourceManagerScope,
   };
 }
 

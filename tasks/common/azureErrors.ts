@@ -1,4 +1,3 @@
-import * as tl from 'azure-pipelines-task-lib/task';
 import type { AzureConnection } from './azureConnection';
 import { UserError, firstLine } from './errors';
 import { loc, userError } from './messages';
@@ -29,6 +28,10 @@ export function errorCodes(error: unknown): Set<string> {
       if (key === 'code' && typeof value === 'string') codes.add(value);
       else if (typeof value === 'object') walk(value, depth + 1);
     }
+    // Not enumerable, so not in Object.entries: an Error's cause, an AggregateError's errors.
+    const { cause, errors } = node as { cause?: unknown; errors?: unknown };
+    walk(cause, depth + 1);
+    if (Array.isArray(errors)) for (const inner of errors) walk(inner, depth + 1);
   };
   walk(error, 0);
   return codes;
@@ -109,6 +112,8 @@ export function explainNetworkError(error: unknown, service: string): UserError 
 /** Codes of a request that never got a whole answer: the connection failed or broke off. */
 const CONNECTION_FAILURE_CODES = [
   'ECONNRESET',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
   'ECONNREFUSED',
   'ETIMEDOUT',
   'EPIPE',
@@ -126,7 +131,8 @@ const CONNECTION_FAILURE_CODES = [
 
 /** Entra ID's own sentence (`AADSTS7000215: Invalid client secret provided.`) when there is one. */
 export function signInReason(text: string | undefined): string {
-  return /AADSTS\d+:[^\r\n.]*\.?/.exec(text ?? '')?.[0] ?? firstLine(text);
+  // The sentence ends at a full stop followed by a space or the line's end: a tenant's domain has dots.
+  return /AADSTS\d+:.*?(?:\.(?=\s|$)|$)/m.exec(text ?? '')?.[0] ?? firstLine(text);
 }
 
 /** Who Azure sees: the connection's client id, or the agent's managed identity. */
@@ -155,9 +161,12 @@ export function explainSignInError(
   const e = (error ?? {}) as ErrorLike;
   if (!SIGN_IN_ERROR_NAMES.has(e.name ?? '') && e.statusCode !== 401) return undefined;
   const authority = new URL(connection.cloud.authorityHost).host;
+  // MSAL reports a failed connection as `network_error` and nothing more; only then is the failure
+  // recorded on the way to Entra ID the explanation (an answer from Entra ID clears the record).
+  const msalNetworkError = /network_error|network request failed/i.test(e.message ?? '');
   const network =
     explainNetworkError(error, loc('EntraId')) ??
-    explainNetworkError(recentNetworkFailure(authority), loc('EntraId'));
+    (msalNetworkError ? explainNetworkError(recentNetworkFailure(authority), loc('EntraId')) : undefined);
   if (network !== undefined) return network;
   // @azure/identity refuses a challenge for a tenant the credential was not made for.
   const otherTenant = /acquire tokens for tenant ([^\s.]+)/i.exec(e.message ?? '')?.[1];

@@ -7,9 +7,9 @@ export type SharedMessageKey = keyof typeof sharedMessages;
 
 /** Localised messages, typed by key so that a misspelt key fails to compile. */
 export interface Messages<Key extends string> {
-  loc(key: Key, ...params: unknown[]): string;
+  readonly loc: (key: Key, ...params: unknown[]) => string;
   /** A UserError with message `key`: the task fails with that one line. */
-  userError(key: Key, ...params: unknown[]): UserError;
+  readonly userError: (key: Key, ...params: unknown[]) => UserError;
 }
 
 /**

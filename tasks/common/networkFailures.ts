@@ -14,3 +14,10 @@ export function recentNetworkFailure(host: string): Error | undefined {
   const name = host.toLowerCase();
   return lastFailureByHost.get(name) ?? lastFailureByHost.get(name.replace(/:\d+$/, ''));
 }
+
+/** The host answered: an older failure no longer explains anything. */
+export function forgetNetworkFailure(host: string): void {
+  const name = host.toLowerCase();
+  lastFailureByHost.delete(name);
+  lastFailureByHost.delete(name.replace(/:\d+$/, ''));
+}

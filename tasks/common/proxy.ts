@@ -139,13 +139,30 @@ const CONNECT_TIMEOUT_MS = 30_000;
  * endpoint is declared secure, so without `isSecureEndpoint` no tunnel is ever reused.
  */
 export class ProxyTunnelAgent extends HttpsProxyAgent<string> {
+  /**
+   * TLS settings given to the agent (a CA, a client certificate) for the servers behind the proxy:
+   * HttpsProxyAgent keeps them only for its connection to the proxy, and Node does not pass an
+   * agent's options on to `connect`.
+   */
+  private readonly endpointTls: tls.ConnectionOptions;
+
+  constructor(proxy: string | URL, options?: http.AgentOptions & tls.ConnectionOptions) {
+    super(proxy, options);
+    const { ca, cert, key, pfx, passphrase, rejectUnauthorized } = options ?? {};
+    this.endpointTls = Object.fromEntries(
+      Object.entries({ ca, cert, key, pfx, passphrase, rejectUnauthorized }).filter(
+        ([, value]) => value !== undefined,
+      ),
+    );
+  }
+
   override isSecureEndpoint(): boolean {
     return true;
   }
 
   override async connect(
     _request: http.ClientRequest,
-    options: { host?: string | null; port: number; servername?: string },
+    options: tls.ConnectionOptions & { host?: string | null; port: number; servername?: string },
   ): Promise<net.Socket> {
     const host = options.host ?? '';
     const target = `${host.includes(':') ? `[${host}]` : host}:${options.port}`;
@@ -200,10 +217,15 @@ export class ProxyTunnelAgent extends HttpsProxyAgent<string> {
       connectRequest.end();
     });
     const servername = options.servername ?? (isIpAddress(host) ? undefined : host);
+    // The request's own TLS settings (ca, rejectUnauthorized, a client certificate) apply to the
+    // TLS session inside the tunnel, as they would on a direct connection.
+    const tlsOptions: Record<string, unknown> = { ...this.endpointTls, ...options };
+    for (const routing of ['host', 'port', 'path']) delete tlsOptions[routing];
     return tls.connect({
+      ALPNProtocols: ['http/1.1'],
+      ...tlsOptions,
       socket,
       ...(servername === undefined ? {} : { servername }),
-      ALPNProtocols: ['http/1.1'],
     });
   }
 }
@@ -236,7 +258,7 @@ export const proxyTunnelPolicy: PipelinePolicy = {
       const proxy = agent.proxy.href;
       let tunnelAgent = tunnelAgents.get(proxy);
       if (tunnelAgent === undefined) {
-        tunnelAgent = new ProxyTunnelAgent(agent.proxy.href, { keepAlive: true });
+        tunnelAgent = new ProxyTunnelAgent(agent.proxy.href, { keepAlive: true, ...agentCaOptions() });
         tunnelAgents.set(proxy, tunnelAgent);
       }
       request.agent = tunnelAgent;
@@ -244,6 +266,11 @@ export const proxyTunnelPolicy: PipelinePolicy = {
     return next(request);
   },
 };
+
+/** The agent's extra CA (Agent.CAInfo) as TLS options; none when the agent has none. */
+export function agentCaOptions(network: AgentNetwork = agentNetwork()): { ca?: string } {
+  return network.caFile === undefined ? {} : { ca: fs.readFileSync(network.caFile, 'utf8') };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Adapter 2: undici / fetch
@@ -254,7 +281,7 @@ export const proxyTunnelPolicy: PipelinePolicy = {
  * NO_PROXY from the environment. Connections are kept alive. Agent.CAInfo is trusted.
  */
 export function undiciDispatcher(network: AgentNetwork = agentNetwork()): Dispatcher {
-  const ca = network.caFile === undefined ? undefined : fs.readFileSync(network.caFile, 'utf8');
+  const { ca } = agentCaOptions(network);
   const connect = ca === undefined ? {} : { connect: { ca } };
   if (network.proxy === undefined) return new EnvHttpProxyAgent({ ...connect });
   const direct = new UndiciAgent({ ...connect });

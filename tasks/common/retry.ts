@@ -1,6 +1,6 @@
 import * as tl from 'azure-pipelines-task-lib/task';
 import type { PipelinePolicy, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';
-import { recordNetworkFailure } from './networkFailures';
+import { forgetNetworkFailure, recordNetworkFailure } from './networkFailures';
 import { PROXY_REFUSED } from './proxy';
 
 // Replaced at bundle time (scripts/bundle.ts): `false` builds the variant the fault campaigns use
@@ -165,7 +165,7 @@ export function verdictForError(error: unknown): Verdict {
   return { kind: 'fatal' };
 }
 
-/** Full-jitter exponential backoff: a random delay up to base × 2^(try-1), capped. */
+/** Exponential backoff with jitter: between half and all of base × 2^(try-1), capped. */
 export function backoffDelayMs(
   failedTries: number,
   options: RetryPolicyOptions,
@@ -222,7 +222,18 @@ export class ThrottleGate {
         this.probing = true;
         return true;
       }
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      await new Promise<void>((resolve, reject) => {
+        if (signal?.aborted) {
+          reject(signal.reason as Error);
+          return;
+        }
+        const onAbort = (): void => reject(signal?.reason as Error);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.waiting.push(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
     }
   }
 
@@ -340,14 +351,21 @@ export async function withTimeout<T>(
   callerSignal?: AbortSignal,
 ): Promise<T> {
   const timer = new AbortController();
-  const handle = setTimeout(() => {
-    const timeout = new RequestTimeoutError(host, timeoutMs / 1000);
-    recordNetworkFailure(host, timeout);
-    timer.abort(timeout);
-  }, timeoutMs);
+  let handle: NodeJS.Timeout | undefined;
+  // Raced as well as signalled: work that ignores its signal must not outlive its timeout.
+  const timedOut = new Promise<never>((_, reject) => {
+    handle = setTimeout(() => {
+      const timeout = new RequestTimeoutError(host, timeoutMs / 1000);
+      recordNetworkFailure(host, timeout);
+      timer.abort(timeout);
+      reject(timeout);
+    }, timeoutMs);
+  });
   const signal = callerSignal === undefined ? timer.signal : AbortSignal.any([callerSignal, timer.signal]);
   try {
-    return await run(signal);
+    const result = await Promise.race([run(signal), timedOut]);
+    forgetNetworkFailure(host);
+    return result;
   } catch (error: unknown) {
     if (timer.signal.aborted && !callerSignal?.aborted) throw timer.signal.reason as Error;
     throw error;
@@ -374,7 +392,7 @@ export function retryPolicy(
   options: RetryPolicyOptions = DEFAULT_RETRY,
   hooks: RetryHooks = {},
 ): PipelinePolicy {
-  const gated: RetryHooks = { gate: new ThrottleGate(), ...hooks };
+  const gated: RetryHooks = { gate: new ThrottleGate(hooks.now, hooks.sleep), ...hooks };
   return {
     name: 'aksDeliveryRetry',
     async sendRequest(request: PipelineRequest, next): Promise<PipelineResponse> {

@@ -42,6 +42,10 @@ export async function runTask(
     failWith(error);
     process.exitCode = 1;
   };
+  // task-lib installs its own handlers for these when it loads: each sets a second result and prints
+  // the whole stack as an error. Ours replace them, so the result stays one line, set once.
+  process.removeAllListeners('unhandledRejection');
+  process.removeAllListeners('uncaughtException');
   process.once('beforeExit', onBeforeExit);
   process.on('unhandledRejection', onUnhandled);
   process.on('uncaughtException', onUnhandled);
