@@ -251,6 +251,38 @@ export class RegistryClient {
     return tags;
   }
 
+  /**
+   * A JSON request to ACR's metadata API (`/acr/v1/…`, see acrMetadata.ts), signed like every other
+   * request: the token exchange and the challenge's scope (`metadata_write` for a PATCH) apply.
+   * Returns the status of an answer the caller judges (200, 404); a refusal is a RegistryAccessError.
+   */
+  async acrMetadata(request: {
+    readonly method: 'GET' | 'PATCH';
+    readonly path: string;
+    readonly repository: string;
+    readonly scope: string;
+    readonly body?: unknown;
+  }): Promise<number> {
+    const body = request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body));
+    const spec: HttpRequest = {
+      method: request.method,
+      url: `${this.origin}${request.path}`,
+      headers: {
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: () => body }),
+    };
+    // metadata_write comes with AcrPush, metadata_read with AcrPull.
+    const action = request.method === 'PATCH' ? 'push' : 'pull';
+    const response = await this.request(spec, [request.scope], request.repository, action);
+    if (response.statusCode === 200 || response.statusCode === 404) {
+      await response.body.dump();
+      return response.statusCode;
+    }
+    throw await statusError(spec, response);
+  }
+
   private async openUpload(repository: string): Promise<URL> {
     const spec: HttpRequest = { method: 'POST', url: `${this.origin}/v2/${repository}/blobs/uploads/` };
     const response = await this.request(spec, [pushScope(repository)], repository, 'push');

@@ -67,16 +67,19 @@ describe('PromoteImage inputs (L0)', () => {
     });
   }
 
-  it('accepts a digest with its own registry prefix and a second connection, then says it is not available yet', async () => {
+  it('accepts a digest with its own registry prefix and a second connection, and hands them to the promotion', async () => {
+    // lockTags towards a registry that is not an ACR is the promotion's first check, made before
+    // any request: reaching it shows every input above was accepted.
     const result = await runL0(
       scenario({
         image: `contosononprod.azurecr.io/team/web@${DIGEST}`,
         targetAzureSubscription: TARGET,
+        targetRegistry: 'registry.contoso.example',
         targetTags: 'prod\n1.4.2',
         method: 'import',
         lockTags: 'true',
       }),
     );
-    assertFailedWith(result, 'loc_mock_NotAvailableYet PromoteImage@1');
+    assertFailedWith(result, 'loc_mock_PromoteLockNeedsAcr registry.contoso.example');
   });
 });

@@ -1,0 +1,67 @@
+import type { TokenCredential } from '@azure/identity';
+import type { Dispatcher } from 'undici';
+import type { AzureConnection } from '../common/azureConnection';
+import { explainSignInError } from '../common/azureErrors';
+import { createCredential } from '../common/credential';
+import { perTryTimeoutMs } from '../common/retry';
+import type { RegistryCredentials } from './registryAuth';
+import { RegistryClient } from './registryClient';
+import { httpSettings } from './registryHttp';
+
+/** One credential per service connection, however many registries and ARM clients use it. */
+export class Credentials {
+  private readonly byConnection = new Map<string, TokenCredential>();
+
+  constructor(private readonly create: (connection: AzureConnection) => TokenCredential = createCredential) {}
+
+  of(connection: AzureConnection): TokenCredential {
+    let credential = this.byConnection.get(connection.id);
+    if (credential === undefined) {
+      credential = this.create(connection);
+      this.byConnection.set(connection.id, credential);
+    }
+    return credential;
+  }
+}
+
+/**
+ * What the registry engine signs in with on one side: the connection's Entra ID token for ACR's
+ * exchange (its cloud's ACR audience, its tenant, so a registry of another tenant says so), and
+ * nothing else. A failed sign-in is explained once here, naming the connection.
+ */
+export function registryCredentials(
+  connection: AzureConnection,
+  credential: TokenCredential,
+  registry: string,
+): RegistryCredentials {
+  return {
+    entraAccessToken: async (scope) => {
+      try {
+        const token = await credential.getToken(scope);
+        if (token === null) throw new Error(`no token for ${scope}`);
+        return token.token;
+      } catch (error: unknown) {
+        throw explainSignInError(error, connection, registry) ?? error;
+      }
+    },
+    ...(connection.authentication.kind === 'managedIdentity'
+      ? {}
+      : { tenantId: connection.authentication.tenantId }),
+    acrEntraScope: connection.cloud.containerRegistryScope,
+  };
+}
+
+/** A registry client for one side, its requests through `dispatcher` (the agent's proxy). */
+export function registryClient(
+  registry: string,
+  connection: AzureConnection,
+  credentials: Credentials,
+  dispatcher: Dispatcher,
+): RegistryClient {
+  return new RegistryClient(
+    registry,
+    registryCredentials(connection, credentials.of(connection), registry),
+    // An idle limit per try (see registryHttp.ts); AKS_DELIVERY_HTTP_TIMEOUT_SECONDS overrides it.
+    httpSettings(dispatcher, { timeoutMs: perTryTimeoutMs('registry') }),
+  );
+}
