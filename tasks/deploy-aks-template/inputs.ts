@@ -1,9 +1,21 @@
-import * as fs from 'node:fs';
-import * as tl from 'azure-pipelines-task-lib/task';
-import { readAzureConnection, type AzureConnection } from '../common/azureConnection';
+import {
+  parseKubectlVersion,
+  readClusterConnection,
+  type ClusterConnection,
+  type KubectlVersion,
+} from '../common/cluster';
 import { userError } from './messages';
 import type { ImageReference } from '../common/imageReference';
 import { InputReader, imageReferenceInput } from '../common/inputs';
+
+// The connection and kubectl parts live in tasks/common/cluster, shared with RunAcceptanceTests.
+export {
+  CONNECTION_TYPES,
+  parseKubectlVersion,
+  readClusterConnection,
+  type ClusterConnection,
+  type KubectlVersion,
+} from '../common/cluster';
 
 export type InputName =
   | 'connectionType'
@@ -19,36 +31,10 @@ export type InputName =
   | 'variables'
   | 'rolloutTimeout'
   | 'rollbackOnFailure'
+  | 'forceConflicts'
   | 'kubectlVersion'
   | 'annotate'
   | 'dryRun';
-
-export const CONNECTION_TYPES = [
-  'azureResourceManager',
-  'kubernetesServiceConnection',
-  'kubeconfig',
-] as const;
-
-export type ClusterConnection =
-  | {
-      readonly kind: 'azureResourceManager';
-      readonly connection: AzureConnection;
-      readonly resourceGroup: string;
-      readonly cluster: string;
-      readonly useClusterAdmin: boolean;
-    }
-  | {
-      readonly kind: 'kubernetesServiceConnection';
-      readonly endpointId: string;
-      readonly authorizationType: string;
-    }
-  | { readonly kind: 'kubeconfig'; readonly path: string };
-
-/** `auto` (kubectl on PATH, else the latest stable), `latest`, or a version like `1.32.4`. */
-export type KubectlVersion =
-  | { readonly kind: 'auto' }
-  | { readonly kind: 'latest' }
-  | { readonly kind: 'exact'; readonly version: string };
 
 export interface DeployAksTemplateInputs {
   readonly cluster: ClusterConnection;
@@ -59,6 +45,8 @@ export interface DeployAksTemplateInputs {
   readonly variables: ReadonlyMap<string, string>;
   readonly rolloutTimeoutSeconds: number;
   readonly rollbackOnFailure: boolean;
+  /** Server-side apply with `--force-conflicts`: take fields over from their other managers. */
+  readonly forceConflicts: boolean;
   readonly kubectlVersion: KubectlVersion;
   readonly annotate: boolean;
   readonly dryRun: boolean;
@@ -82,38 +70,11 @@ export function readInputs(): DeployAksTemplateInputs {
     variables: parseVariables(input.lines('variables')),
     rolloutTimeoutSeconds: input.integer('rolloutTimeout', 600, { min: 0, max: 21600 }),
     rollbackOnFailure: input.boolean('rollbackOnFailure', false),
+    forceConflicts: input.boolean('forceConflicts', false),
     kubectlVersion: parseKubectlVersion(input.optional('kubectlVersion') ?? 'auto'),
     annotate: input.boolean('annotate', true),
     dryRun: input.boolean('dryRun', false),
   };
-}
-
-function readClusterConnection(input: InputReader<InputName>): ClusterConnection {
-  switch (input.choice('connectionType', CONNECTION_TYPES, 'azureResourceManager')) {
-    case 'azureResourceManager':
-      return {
-        kind: 'azureResourceManager',
-        connection: readAzureConnection('azureSubscription', input.required('azureSubscription')),
-        resourceGroup: input.required('resourceGroup'),
-        cluster: input.required('cluster'),
-        useClusterAdmin: input.boolean('useClusterAdmin', false),
-      };
-    case 'kubernetesServiceConnection': {
-      const endpointId = input.required('kubernetesServiceConnection');
-      if (tl.getEndpointAuthorizationScheme(endpointId, true) === undefined) {
-        throw userError('ConnectionNotFound', 'kubernetesServiceConnection', endpointId);
-      }
-      const authorizationType =
-        tl.getEndpointDataParameter(endpointId, 'authorizationType', true) ?? 'Kubeconfig';
-      return { kind: 'kubernetesServiceConnection', endpointId, authorizationType };
-    }
-    case 'kubeconfig': {
-      const path = input.path('kubeconfig');
-      if (path === undefined) throw userError('InputRequired', 'kubeconfig');
-      if (!fs.existsSync(path) || !fs.statSync(path).isFile()) throw userError('KubeconfigNotFound', path);
-      return { kind: 'kubeconfig', path };
-    }
-  }
 }
 
 /** An image override must name a repository and a tag or digest to put in its place. */
@@ -138,13 +99,4 @@ export function parseVariables(lines: readonly string[]): ReadonlyMap<string, st
     variables.set(name, line.slice(eq + 1));
   });
   return variables;
-}
-
-export function parseKubectlVersion(value: string): KubectlVersion {
-  const lower = value.toLowerCase();
-  if (lower === 'auto') return { kind: 'auto' };
-  if (lower === 'latest') return { kind: 'latest' };
-  const match = /^v?(\d+\.\d+\.\d+)$/.exec(value);
-  if (match?.[1] === undefined) throw userError('InvalidKubectlVersion', value);
-  return { kind: 'exact', version: match[1] };
 }
