@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
     await benchColdStart();
   },
   keyVault: benchKeyVault,
+  acceptance: async () => (await import('./acceptance')).benchAcceptance(),
 };
 
 async function main(): Promise<void> {

@@ -1,9 +1,20 @@
 import * as fs from 'node:fs';
+import { readClusterConnection, type ClusterConnection } from '../common/cluster';
 import { userError } from './messages';
+import type { ServiceTarget } from './portForward';
 import { InputReader } from '../common/inputs';
 
+// The cluster's inputs (ClusterInputName) are spelt out: the manifest test reads the names from this list.
 export type InputName =
+  | 'connectionType'
+  | 'azureSubscription'
+  | 'resourceGroup'
+  | 'cluster'
+  | 'useClusterAdmin'
+  | 'kubernetesServiceConnection'
+  | 'kubeconfig'
   | 'baseUrl'
+  | 'kubernetesService'
   | 'readinessPath'
   | 'readinessTimeout'
   | 'checksFile'
@@ -16,9 +27,21 @@ export type InputName =
   | 'publishResults'
   | 'testRunTitle';
 
+/** What is tested: a URL, or a Kubernetes Service reached through `kubectl port-forward`. */
+export type TestTarget =
+  | {
+      readonly kind: 'baseUrl';
+      /** Absolute http(s) URL without a trailing slash. */
+      readonly baseUrl: string;
+    }
+  | {
+      readonly kind: 'kubernetesService';
+      readonly service: ServiceTarget;
+      readonly connection: ClusterConnection;
+    };
+
 export interface RunAcceptanceTestsInputs {
-  /** Absolute http(s) URL without a trailing slash. */
-  readonly baseUrl: string;
+  readonly target: TestTarget;
   readonly readinessPath: string | undefined;
   readonly readinessTimeoutSeconds: number;
   readonly checksFile: string | undefined;
@@ -32,6 +55,12 @@ export interface RunAcceptanceTestsInputs {
   readonly testRunTitle: string;
 }
 
+// RFC 1123 label (namespace) and RFC 1035 label (Service name), as Kubernetes requires them.
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+// A port number, or the name of one of the Service's ports (IANA_SVC_NAME: at most 15 characters).
+const PORT = /^(\d{1,5}|[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?)$/;
+
 // RFC 9110 token characters.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // RFC 9110 field-value characters (obs-text included), the set Node's HTTP clients accept.
@@ -39,7 +68,7 @@ const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export function readInputs(): RunAcceptanceTestsInputs {
   const input = new InputReader<InputName>();
-  const baseUrl = parseBaseUrl(input.required('baseUrl'));
+  const target = readTarget(input);
   const readinessPath = input.optional('readinessPath');
   if (readinessPath !== undefined && !readinessPath.startsWith('/'))
     throw userError('InvalidReadinessPath', readinessPath);
@@ -51,7 +80,7 @@ export function readInputs(): RunAcceptanceTestsInputs {
   if (readinessPath === undefined && checksFile === undefined && command === undefined)
     throw userError('NothingToTest');
   return {
-    baseUrl,
+    target,
     readinessPath,
     readinessTimeoutSeconds: input.integer('readinessTimeout', 300, { min: 0, max: 3600 }),
     checksFile,
@@ -64,6 +93,33 @@ export function readInputs(): RunAcceptanceTestsInputs {
     publishResults: input.boolean('publishResults', true),
     testRunTitle: input.optional('testRunTitle') ?? 'Acceptance tests',
   };
+}
+
+function readTarget(input: InputReader<InputName>): TestTarget {
+  const baseUrl = input.optional('baseUrl');
+  const kubernetesService = input.optional('kubernetesService');
+  if ((baseUrl === undefined) === (kubernetesService === undefined)) throw userError('OneTargetRequired');
+  if (baseUrl !== undefined) return { kind: 'baseUrl', baseUrl: parseBaseUrl(baseUrl) };
+  return {
+    kind: 'kubernetesService',
+    service: parseKubernetesService(kubernetesService ?? ''),
+    connection: readClusterConnection(input),
+  };
+}
+
+/** `namespace/service:port`; the port is a number or the name of one of the Service's ports. */
+export function parseKubernetesService(value: string): ServiceTarget {
+  const match = /^([^/]+)\/([^:]+):(.+)$/.exec(value);
+  const [, namespace = '', name = '', port = ''] = match ?? [];
+  const portNumber = /^\d+$/.test(port) ? Number(port) : undefined;
+  if (
+    !NAMESPACE.test(namespace) ||
+    !SERVICE_NAME.test(name) ||
+    !PORT.test(port) ||
+    (portNumber !== undefined && (portNumber < 1 || portNumber > 65535))
+  )
+    throw userError('InvalidKubernetesService', value);
+  return { namespace, name, port };
 }
 
 export function parseBaseUrl(value: string): string {
@@ -98,4 +154,30 @@ export function parseHeaders(lines: readonly string[]): ReadonlyMap<string, stri
     headers.set(name, value);
   });
   return headers;
+}
+
+// Headers whose values are credentials. Not every header: masking an ordinary value (`staging`, `always`)
+// would blank that word out of the whole job's log.
+const CREDENTIAL_HEADER = /^(proxy-authorization|cookie)$|key|token|secret|auth|signature|session|password/i;
+
+/**
+ * The values of credential-like headers to mask, with their parts a server or tool may print alone: the
+ * credentials after an authorization scheme (`Bearer <token>`) and each cookie's value.
+ */
+export function credentialHeaderValues(headers: ReadonlyMap<string, string>): string[] {
+  const values = new Set<string>();
+  for (const [name, value] of headers) {
+    if (!CREDENTIAL_HEADER.test(name) || value === '') continue;
+    values.add(value);
+    const schemeAndCredentials = /^[A-Za-z][\w.+-]*\s+(\S.*)$/.exec(value);
+    if (/authorization/i.test(name) && schemeAndCredentials?.[1] !== undefined)
+      values.add(schemeAndCredentials[1]);
+    if (/^cookie$/i.test(name)) {
+      for (const pair of value.split(';')) {
+        const cookieValue = pair.slice(pair.indexOf('=') + 1).trim();
+        if (pair.includes('=') && cookieValue !== '') values.add(cookieValue);
+      }
+    }
+  }
+  return [...values];
 }

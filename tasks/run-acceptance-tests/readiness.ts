@@ -48,8 +48,13 @@ export async function waitForReadiness(probe: Probe, options: ReadinessOptions):
   for (;;) {
     const remainingMs = options.timeoutMs - (now() - started);
     probes++;
-    // A probe never outlasts the wait, so the wait ends on time however slow the target is.
-    const outcome = await probe(Math.max(1, Math.min(options.probeTimeoutMs, remainingMs)));
+    // A probe never outlasts the wait, so the wait ends on time however slow the target is; a wait of 0
+    // means one probe, which gets the whole request timeout (1 ms would fail against any real server).
+    const outcome = await probe(
+      options.timeoutMs === 0
+        ? options.probeTimeoutMs
+        : Math.max(1, Math.min(options.probeTimeoutMs, remainingMs)),
+    );
     const elapsedMs = now() - started;
     if (outcome.ready) return { ready: true, probes, elapsedMs, last: `HTTP ${outcome.status}` };
     if (elapsedMs >= options.timeoutMs) return { ready: false, probes, elapsedMs, last: outcome.got };

@@ -1,6 +1,3 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { assertFailedWith, runL0, type L0Scenario } from '../support/l0';
 
 function scenario(inputs: Record<string, string>): L0Scenario {
@@ -11,15 +8,33 @@ function scenario(inputs: Record<string, string>): L0Scenario {
 }
 
 describe('RunAcceptanceTests inputs (L0)', () => {
-  let checksFile: string;
-  before(() => {
-    checksFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'l0-accept-')), 'checks.yaml');
-    fs.writeFileSync(checksFile, 'checks: []\n');
-  });
-  after(() => fs.rmSync(path.dirname(checksFile), { recursive: true, force: true }));
-
   const failures: [string, Record<string, string>, string][] = [
-    ['no base URL is given', { baseUrl: '' }, 'loc_mock_InputRequired baseUrl'],
+    ['neither baseUrl nor kubernetesService is given', { baseUrl: '' }, 'loc_mock_OneTargetRequired'],
+    [
+      'both baseUrl and kubernetesService are given',
+      { kubernetesService: 'web-staging/web:80' },
+      'loc_mock_OneTargetRequired',
+    ],
+    [
+      'kubernetesService is not namespace/service:port',
+      { baseUrl: '', kubernetesService: 'web-staging/web' },
+      'loc_mock_InvalidKubernetesService web-staging/web',
+    ],
+    [
+      'kubernetesService names an impossible port',
+      { baseUrl: '', kubernetesService: 'web-staging/web:70000' },
+      'loc_mock_InvalidKubernetesService web-staging/web:70000',
+    ],
+    [
+      'kubernetesService uses a kubeconfig that does not exist',
+      {
+        baseUrl: '',
+        kubernetesService: 'web-staging/web:80',
+        connectionType: 'kubeconfig',
+        kubeconfig: '/nonexistent/config',
+      },
+      'loc_mock_KubeconfigNotFound /nonexistent/config',
+    ],
     ['the base URL is not http(s)', { baseUrl: 'ftp://staging' }, 'loc_mock_InvalidBaseUrl ftp://staging'],
     [
       'the base URL is not a URL',
@@ -51,15 +66,4 @@ describe('RunAcceptanceTests inputs (L0)', () => {
       assertFailedWith(await runL0(scenario(inputs)), expected);
     });
   }
-
-  it('accepts a checks file, a command and headers, then says it is not available yet', async () => {
-    const result = await runL0(
-      scenario({
-        checksFile,
-        command: 'npx playwright test',
-        headers: 'Authorization: Bearer x\nX-Env: staging',
-      }),
-    );
-    assertFailedWith(result, 'loc_mock_NotAvailableYet RunAcceptanceTests@1');
-  });
 });

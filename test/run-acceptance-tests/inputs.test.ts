@@ -1,7 +1,12 @@
 import * as assert from 'node:assert/strict';
 import * as fc from 'fast-check';
 import { UserError } from '../../tasks/common/errors';
-import { parseBaseUrl, parseHeaders } from '../../tasks/run-acceptance-tests/inputs';
+import {
+  credentialHeaderValues,
+  parseBaseUrl,
+  parseHeaders,
+  parseKubernetesService,
+} from '../../tasks/run-acceptance-tests/inputs';
 import { assertUserError } from './messages';
 
 describe('parseHeaders', () => {
@@ -79,5 +84,66 @@ describe('parseBaseUrl', () => {
   it('refuses what is not an http or https URL', () => {
     assertUserError(() => parseBaseUrl('ftp://staging'), 'InvalidBaseUrl', 'ftp://staging');
     assertUserError(() => parseBaseUrl('staging.contoso.com'), 'InvalidBaseUrl', 'staging.contoso.com');
+  });
+});
+
+describe('parseKubernetesService', () => {
+  it('returns the namespace, Service and port, a port number or name', () => {
+    assert.deepEqual(parseKubernetesService('web-staging/web:80'), {
+      namespace: 'web-staging',
+      name: 'web',
+      port: '80',
+    });
+    assert.deepEqual(parseKubernetesService('default/api-v2:http-web'), {
+      namespace: 'default',
+      name: 'api-v2',
+      port: 'http-web',
+    });
+  });
+
+  it('refuses anything but namespace/service:port, quoting the value', () => {
+    for (const value of [
+      'web:80',
+      'web-staging/web',
+      'Web/web:80',
+      'ns/web:0',
+      'ns/web:65536',
+      'ns/web:80/x',
+      'ns/web:Http',
+    ])
+      assertUserError(() => parseKubernetesService(value), 'InvalidKubernetesService', value);
+  });
+});
+
+describe('credentialHeaderValues', () => {
+  it('returns credential-like values with the credentials after the scheme and each cookie value', () => {
+    const headers = new Map([
+      ['Authorization', 'Bearer eyJ.token.sig'],
+      ['X-Api-Key', 'k-123456'],
+      ['Cookie', 'session=abc123; theme=dark'],
+      ['X-Env', 'staging'],
+      ['Accept', 'application/json'],
+      ['X-Signature', ''],
+    ]);
+    assert.deepEqual(credentialHeaderValues(headers), [
+      'Bearer eyJ.token.sig',
+      'eyJ.token.sig',
+      'k-123456',
+      'session=abc123; theme=dark',
+      'abc123',
+      'dark',
+    ]);
+  });
+
+  it('leaves ordinary headers alone, so their words are not masked in the whole job log', () => {
+    assert.deepEqual(
+      credentialHeaderValues(
+        new Map([
+          ['X-Canary', 'always'],
+          ['Accept-Language', 'en'],
+        ]),
+      ),
+      [],
+    );
   });
 });

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import type { TaskLibAnswers } from 'azure-pipelines-task-lib/mock-answer';
 import { MockTestRunner } from 'azure-pipelines-task-lib/mock-test';
 import { parseLoggingCommands, type LoggingCommand } from '../../scripts/agent';
 import type { AgentInputs } from '../../scripts/agentEnvironment';
@@ -14,6 +15,8 @@ export interface L0Scenario extends Omit<AgentInputs, 'secretVariables'> {
   readonly mocks?: Readonly<Record<string, string>>;
   /** A script to run instead of the task's index.js (it shares the task's messages). */
   readonly entry?: string;
+  /** What the mocked task-lib answers for which, findMatch, exec and the like. */
+  readonly answers?: TaskLibAnswers;
 }
 
 export interface L0Result {

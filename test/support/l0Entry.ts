@@ -25,6 +25,7 @@ const runner = new TaskMockRunner(scenario.entry ?? path.join(taskDir, 'index.js
 for (const [name, value] of Object.entries(scenario.inputs ?? {})) {
   runner.setInput(name, value);
 }
+if (scenario.answers !== undefined) runner.setAnswers(scenario.answers);
 for (const [moduleName, fakePath] of Object.entries(scenario.mocks ?? {})) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   runner.registerMock(moduleName, require(fakePath));
