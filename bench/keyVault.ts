@@ -9,8 +9,7 @@ import { readAllSecrets, type SecretReader } from '../tasks/fetch-keyvault-secre
 import { spawn } from 'node:child_process';
 import dns from 'node:dns';
 import * as path from 'node:path';
-import { KEY_VAULT_MAX_PAGE_SIZE } from '../sandbox/keyvault';
-import { trustCertificateAuthority } from '../sandbox/tls/trust';
+import { KEY_VAULT_MAX_PAGE_SIZE, trustCertificateAuthority } from '../sandbox';
 import { DIRECT_ADDRESSES, type BenchVault } from './keyVaultServer';
 
 const SECRETS = 500;

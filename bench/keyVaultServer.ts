@@ -1,10 +1,7 @@
 // The bench's Key Vault, in a process of its own so that the sandbox's TLS work and the client's
 // run on separate cores, as they would against the real service. Prints one JSON line with what a
 // client needs, then serves until its standard input closes.
-import { startBase } from '../sandbox/base';
-import { startEntra } from '../sandbox/entra';
-import { FaultPlan } from '../sandbox/faults';
-import { startKeyVault } from '../sandbox/keyvault';
+import { startSandbox } from '../sandbox';
 
 /**
  * In direct mode the vault and Entra ID listen on port 443 of loopback addresses of their own, so a
@@ -25,21 +22,29 @@ export interface BenchVault {
 async function main(): Promise<void> {
   const [secretCount = '500', latencyMs = '30', mode = 'proxy'] = process.argv.slice(2);
   const direct = mode === 'direct';
-  const base = await startBase();
-  const entra = await startEntra(base, direct ? { listen: { host: DIRECT_ADDRESSES.entra, port: 443 } } : {});
-  const faults = new FaultPlan(1);
-  const keyVault = await startKeyVault(base, {
-    faults,
-    ...(direct ? { listen: { host: DIRECT_ADDRESSES.vault, port: 443 } } : {}),
+  const sandbox = await startSandbox({
+    services: ['entra', 'keyvault'],
+    // Sign-in and the 401 challenge are not what is measured: no latency on them.
+    latency: {
+      keyvault: {
+        ms: Number(latencyMs),
+        match: (request) =>
+          request.headers.authorization !== undefined && /^\/secrets/.test(request.url ?? ''),
+      },
+    },
+    ...(direct
+      ? {
+          listen: {
+            entra: { host: DIRECT_ADDRESSES.entra, port: 443 },
+            keyvault: { host: DIRECT_ADDRESSES.vault, port: 443 },
+          },
+        }
+      : {}),
   });
+  const { base, entra, keyVault } = sandbox;
   entra.registerServicePrincipal({ clientId: 'bench-client', secret: 'bench-secret' });
   keyVault.createVault('bench-kv', { model: 'rbac', allowedPrincipals: ['bench-client'] });
   for (let i = 0; i < Number(secretCount); i++) keyVault.setSecret('bench-kv', `secret-${i}`, `value-${i}`);
-  // Sign-in and the 401 challenge are not what is measured: no latency on them.
-  faults.add({
-    match: (request) => request.headers.authorization !== undefined && /^\/secrets/.test(request.url ?? ''),
-    latencyMs: Number(latencyMs),
-  });
   const vault: BenchVault = {
     proxyUrl: base.proxy.url,
     caPem: base.ca.root.certificate,
@@ -51,7 +56,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(vault));
   process.stdin.resume();
   process.stdin.on('end', () => {
-    void Promise.all([keyVault.close(), entra.close()]).then(() => base.close());
+    void sandbox.close();
   });
 }
 

@@ -13,6 +13,7 @@ import {
 } from '../arm';
 import type { SandboxBase } from '../base';
 import { queryOf, pathOf, readBody, sendJson, startHttpsServer } from '../httpsServer';
+import type { SandboxService, ServiceOptions } from '../service';
 import {
   copyArtifact,
   getManifest,
@@ -132,7 +133,7 @@ export interface ImportRecord {
   error?: { code: string; message: string };
 }
 
-export interface AcrSandbox {
+export interface AcrSandbox extends SandboxService {
   /** The HTTPS front's port; every `<name>.azurecr.io` is routed there. */
   readonly port: number;
   readonly registries: ReadonlyMap<string, SandboxRegistry>;
@@ -166,9 +167,9 @@ export interface AcrSandbox {
   close(): Promise<void>;
 }
 
-export interface AcrOptions {
-  /** Adds `armProvider` to this ARM server. */
-  readonly arm?: ArmServer;
+export interface AcrOptions extends Pick<ServiceOptions, 'arm'> {
+  /** Registries by name (`contosoprod` answers `contosoprod.azurecr.io`), or with their settings. */
+  readonly registries: readonly (string | AcrRegistrySpec)[];
 }
 
 const DEFAULT_ATTRIBUTES: ChangeableAttributes = {
@@ -193,12 +194,8 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
  * `<name>.azurecr.io` (routed on the proxy) with ACR's token auth, ACR's `/acr/v1` metadata API and
  * tag locks, an optional referrers API, plus the ARM side (list, get, importImage).
  */
-export async function startAcr(
-  base: SandboxBase,
-  registries: readonly (string | AcrRegistrySpec)[],
-  options: AcrOptions = {},
-): Promise<AcrSandbox> {
-  const specs = registries.map((r) => (typeof r === 'string' ? { name: r } : r));
+export async function startAcr(base: SandboxBase, options: AcrOptions): Promise<AcrSandbox> {
+  const specs = options.registries.map((r) => (typeof r === 'string' ? { name: r } : r));
   const state = new AcrState(base, options.arm);
   try {
     const names = specs.map((spec) => spec.name.toLowerCase());
@@ -214,11 +211,14 @@ export async function startAcr(
       state.handle(request, response),
     );
     state.closers.push(() => server.close());
-    for (const registry of state.registries.values()) base.proxy.route(registry.loginServer, server.port);
+    const routes = [...state.registries.values()].map((registry) => registry.loginServer);
+    for (const host of routes) base.proxy.route(host, server.port);
     const armProvider: ArmProvider = (call) => state.handleArm(call);
     options.arm?.addProvider(armProvider);
     return {
       port: server.port,
+      urls: [server.url],
+      routes,
       registries: state.registries,
       registry: (name) => state.registryNamed(name),
       grant: (registry, principalId, permissions) =>

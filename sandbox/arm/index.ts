@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pathOf, queryOf, sendJson, startHttpsServer, type RunningServer } from '../httpsServer';
-import type { KeyPair } from '../tls/certificateAuthority';
-import type { AccessTokenClaims, TokenAuthority } from '../entra/accessTokens';
+import type { SandboxBase } from '../base';
+import type { AccessTokenClaims } from '../entra/accessTokens';
+import type { SandboxService, ServiceOptions } from '../service';
 
 export const ARM_AUDIENCES = ['https://management.azure.com', 'https://management.core.windows.net'];
 
@@ -20,8 +21,19 @@ export interface ArmRequest {
  */
 export type ArmProvider = (call: ArmRequest) => boolean | Promise<boolean>;
 
-export interface ArmServer extends RunningServer {
+export const ARM_HOST = 'management.azure.com';
+
+/** One ARM call as the server saw it. */
+export interface ArmRequestRecord {
+  readonly method: string;
+  readonly path: string;
+  status: number;
+}
+
+export interface ArmServer extends RunningServer, SandboxService {
+  /** Adds a resource provider's routes; services do this themselves when given `arm` in their options. */
   addProvider(provider: ArmProvider): void;
+  readonly requests: readonly ArmRequestRecord[];
   readonly resourceGroups: Set<string>;
 }
 
@@ -55,14 +67,22 @@ export function sendResourceNotFound(
   );
 }
 
+/**
+ * Azure Resource Manager for the base's subscription: resource groups, and every resource
+ * provider the other services add (Key Vault, ACR, AKS), under `management.azure.com`.
+ */
 export async function startArm(
-  tls: KeyPair,
-  tokens: TokenAuthority,
-  subscriptionId: string,
+  base: SandboxBase,
+  options: Pick<ServiceOptions, 'listen'> = {},
 ): Promise<ArmServer> {
+  const { tokens, subscriptionId } = base;
   const providers: ArmProvider[] = [];
   const resourceGroups = new Set<string>();
-  const server = await startHttpsServer(tls, async (request, response) => {
+  const requests: ArmRequestRecord[] = [];
+  const handler = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const record: ArmRequestRecord = { method: request.method ?? '', path: pathOf(request), status: 0 };
+    requests.push(record);
+    response.once('finish', () => (record.status = response.statusCode));
     const caller = tokens.verify(request.headers.authorization, ARM_AUDIENCES);
     if (caller === undefined) {
       sendArmError(
@@ -102,6 +122,16 @@ export async function startArm(
       if (await provider(call)) return;
     }
     sendArmError(response, 404, 'ResourceNotFound', `The resource '${path}' was not found.`);
-  });
-  return { ...server, addProvider: (p) => void providers.push(p), resourceGroups };
+  };
+  const server = await startHttpsServer(base.serverTls, handler, options.listen);
+  const routes = [ARM_HOST];
+  for (const host of routes) base.proxy.route(host, server.port);
+  return {
+    ...server,
+    urls: [server.url],
+    routes,
+    requests,
+    addProvider: (p) => void providers.push(p),
+    resourceGroups,
+  };
 }

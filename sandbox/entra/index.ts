@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SandboxBase } from '../base';
-import { withFaults, type FaultPlan } from '../faults';
+import { withFaults } from '../faults';
 import {
   pathOf,
   queryOf,
@@ -10,8 +10,8 @@ import {
   startHttpsServer,
   type RequestHandler,
   type RunningServer,
-  type ListenAddress,
 } from '../httpsServer';
+import type { ServiceOptions, SandboxService } from '../service';
 import type { KeyPair } from '../tls/certificateAuthority';
 
 export const ENTRA_HOST = 'login.microsoftonline.com';
@@ -69,7 +69,7 @@ export interface OidcRequestRecord {
   readonly status: number;
 }
 
-export interface EntraServer extends RunningServer {
+export interface EntraServer extends RunningServer, SandboxService {
   readonly tenantId: string;
   /** The value of SYSTEM_OIDCREQUESTURI for AzurePipelinesCredential. */
   readonly oidcRequestUri: string;
@@ -113,11 +113,7 @@ class EntraError extends Error {
   }
 }
 
-export interface EntraOptions {
-  readonly faults?: FaultPlan;
-  /** A fixed address instead of an ephemeral loopback port (the Key Vault bench connects directly). */
-  readonly listen?: ListenAddress;
-}
+export type EntraOptions = Pick<ServiceOptions, 'faults' | 'listen'>;
 
 /**
  * Microsoft Entra ID's token endpoint (client credentials with a secret, a certificate assertion or
@@ -445,12 +441,13 @@ export async function startEntra(base: SandboxBase, options: EntraOptions = {}):
     options.faults === undefined ? handler : withFaults(options.faults, handler),
     options.listen,
   );
-  base.proxy.route(ENTRA_HOST, server.port);
-  base.proxy.route(AZURE_DEVOPS_TOKEN_HOST, server.port);
-  base.proxy.route(`*.${AZURE_DEVOPS_TOKEN_HOST}`, server.port);
+  const routes = [ENTRA_HOST, AZURE_DEVOPS_TOKEN_HOST, `*.${AZURE_DEVOPS_TOKEN_HOST}`];
+  for (const host of routes) base.proxy.route(host, server.port);
 
   return {
     ...server,
+    urls: [server.url],
+    routes,
     tenantId,
     oidcIssuer,
     oidcRequestUri: `https://${AZURE_DEVOPS_TOKEN_HOST}${oidcPath}`,

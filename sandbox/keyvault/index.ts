@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendResourceNotFound, type ArmProvider, type ArmRequest } from '../arm';
 import type { SandboxBase } from '../base';
-import { withFaults, type FaultPlan } from '../faults';
+import { withFaults } from '../faults';
 import {
   pathOf,
   queryOf,
@@ -10,9 +10,9 @@ import {
   startHttpsServer,
   type RequestHandler,
   type RunningServer,
-  type ListenAddress,
 } from '../httpsServer';
 import type { AccessTokenClaims } from '../entra/accessTokens';
+import type { SandboxService, ServiceOptions } from '../service';
 
 export const KEY_VAULT_HOST_SUFFIX = 'vault.azure.net';
 export const KEY_VAULT_AUDIENCE = 'https://vault.azure.net';
@@ -89,7 +89,7 @@ export interface KeyVaultRequestRecord {
   readonly caller?: string;
 }
 
-export interface KeyVaultServer extends RunningServer {
+export interface KeyVaultServer extends RunningServer, SandboxService {
   createVault(name: string, options?: VaultOptions): SandboxVault;
   /** Adds a version (the latest wins); returns it. */
   setSecret(vault: string, name: string, value: string, options?: SecretOptions): SecretVersion;
@@ -98,15 +98,11 @@ export interface KeyVaultServer extends RunningServer {
   readonly requests: readonly KeyVaultRequestRecord[];
   /** Data-plane requests per route (challenges and rejections included). */
   readonly requestCounts: Readonly<Record<KeyVaultRoute, number>>;
-  /** ARM routes listing the vaults (for the pickers); add it with `arm.addProvider`. */
+  /** ARM routes listing the vaults (for the pickers); already added to `options.arm`. */
   readonly armProvider: ArmProvider;
 }
 
-export interface KeyVaultOptions {
-  readonly faults?: FaultPlan;
-  /** A fixed address instead of an ephemeral loopback port (the Key Vault bench connects directly). */
-  readonly listen?: ListenAddress;
-}
+export type KeyVaultOptions = ServiceOptions;
 
 type Permission = 'get' | 'list';
 
@@ -380,7 +376,10 @@ export async function startKeyVault(
     options.faults === undefined ? handler : withFaults(options.faults, handler),
     options.listen,
   );
-  base.proxy.route(`*.${KEY_VAULT_HOST_SUFFIX}`, server.port);
+  const routes = [`*.${KEY_VAULT_HOST_SUFFIX}`];
+  for (const host of routes) base.proxy.route(host, server.port);
+  const armProvider: ArmProvider = (call) => answerArm(call, base, vaults);
+  options.arm?.addProvider(armProvider);
 
   const createVault = (name: string, vaultOptions: VaultOptions = {}): SandboxVault => {
     if (!/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/.test(name)) {
@@ -451,7 +450,9 @@ export async function startKeyVault(
       for (const record of requests) counts[record.route] += 1;
       return counts;
     },
-    armProvider: (call) => answerArm(call, base, vaults),
+    urls: [server.url],
+    routes,
+    armProvider,
   };
 }
 

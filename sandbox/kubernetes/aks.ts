@@ -5,10 +5,10 @@ import {
   sendResourceNotFound,
   type ArmProvider,
   type ArmRequest,
-  type ArmServer,
 } from '../arm';
 import type { SandboxBase } from '../base';
 import { sendJson } from '../httpsServer';
+import type { SandboxService, ServiceOptions } from '../service';
 import {
   buildKubeconfig,
   startKubernetesCluster,
@@ -55,13 +55,18 @@ export interface AksCluster {
   kubeconfig(admin?: boolean): string;
 }
 
-export interface AksSandbox {
+export interface AksSandbox extends SandboxService {
   createCluster(spec: AksClusterSpec): Promise<AksCluster>;
   cluster(resourceGroup: string, name: string): AksCluster | undefined;
   readonly clusters: readonly AksCluster[];
-  /** Microsoft.ContainerService/managedClusters routes; already added to the ARM server given to startAks. */
+  /** Microsoft.ContainerService/managedClusters routes; already added to `options.arm`. */
   readonly armProvider: ArmProvider;
-  close(): Promise<void>;
+  /** Every cluster's API server URL (each routed on the proxy under its FQDN). */
+  readonly urls: readonly string[];
+  /** Every cluster's FQDN. */
+  readonly routes: readonly string[];
+  /** Every request the clusters' API servers received, cluster by cluster. */
+  readonly requests: readonly ApiRequestRecord[];
 }
 
 /**
@@ -69,7 +74,8 @@ export interface AksSandbox {
  * API server routed on the proxy under the cluster's real-looking FQDN, so kubectl reaches it with
  * HTTPS_PROXY and the kubeconfig's certificate-authority-data.
  */
-export function startAks(base: SandboxBase, arm?: ArmServer): Promise<AksSandbox> {
+export function startAks(base: SandboxBase, options: Pick<ServiceOptions, 'arm'> = {}): Promise<AksSandbox> {
+  const arm = options.arm;
   const clusters: AksCluster[] = [];
   const specs = new Map<AksCluster, AksClusterSpec>();
   // Groups that exist: ARM's own list when there is one, else the groups of our clusters.
@@ -148,6 +154,15 @@ export function startAks(base: SandboxBase, arm?: ArmServer): Promise<AksSandbox
     cluster: find,
     clusters,
     armProvider,
+    get urls() {
+      return clusters.map((c) => `https://127.0.0.1:${c.kubernetes.port}`);
+    },
+    get routes() {
+      return clusters.map((c) => c.fqdn);
+    },
+    get requests() {
+      return clusters.flatMap((c) => c.requests);
+    },
     close: async () => {
       await Promise.all(clusters.map((c) => c.kubernetes.close()));
       clusters.length = 0;

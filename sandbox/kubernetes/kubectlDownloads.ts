@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SandboxBase } from '../base';
 import { pathOf, startHttpsServer } from '../httpsServer';
+import type { SandboxService } from '../service';
 
 export interface KubectlDownloadsOptions {
   /** What `/release/stable.txt` answers. Default `v1.32.4`. */
@@ -24,7 +25,7 @@ export interface DownloadRequestRecord {
   status: number;
 }
 
-export interface KubectlDownloads {
+export interface KubectlDownloads extends SandboxService {
   /** `v1.32.4`; change it with setStableVersion. */
   readonly stableVersion: string;
   setStableVersion(version: string): void;
@@ -137,8 +138,8 @@ export async function startKubectlDownloads(
     stream.on('error', () => response.destroy());
     stream.pipe(response);
   });
-  base.proxy.route('dl.k8s.io', server.port);
-  base.proxy.route('cdn.dl.k8s.io', server.port);
+  const routes = ['dl.k8s.io', 'cdn.dl.k8s.io'];
+  for (const host of routes) base.proxy.route(host, server.port);
 
   return {
     get stableVersion() {
@@ -151,6 +152,8 @@ export async function startKubectlDownloads(
     binarySha256,
     platform,
     requests,
+    urls: [server.url],
+    routes,
     port: server.port,
     close: () => server.close(),
   };

@@ -6,11 +6,17 @@
 import { runTaskAsAgent, type TaskRun } from '../../scripts/agent';
 import type { EndpointDefinition } from '../../scripts/agentEnvironment';
 import { planVariables } from '../../tasks/fetch-keyvault-secrets/variableNames';
-import { startBase, type SandboxBase } from '../../sandbox/base';
-import { startEntra, type EntraServer } from '../../sandbox/entra';
-import { FaultPlan, mulberry32, type FaultKind } from '../../sandbox/faults';
-import { startKeyVault, type KeyVaultServer } from '../../sandbox/keyvault';
-import type { ActiveRefusal, ProxyRefusal } from '../../sandbox/proxy';
+import {
+  mulberry32,
+  startSandbox,
+  type ActiveRefusal,
+  type FaultKind,
+  type FaultPlan,
+  type KeyVaultServer,
+  type ProxyRefusal,
+  type Sandbox,
+  type SandboxBase,
+} from '../../sandbox';
 import { findLeaks } from '../support/leaks';
 
 const CONNECTION = '0c4a1f0e-7d2b-4c4e-9f1a-3b5d7e9f1a2c';
@@ -333,21 +339,23 @@ export function judge(
 }
 
 interface CampaignSandbox {
+  readonly sandbox: Sandbox;
   readonly base: SandboxBase;
-  readonly entra: EntraServer;
   readonly keyVault: KeyVaultServer;
   readonly vaultFaults: FaultPlan;
   readonly entraFaults: FaultPlan;
 }
 
 async function startCampaignSandbox(): Promise<CampaignSandbox> {
-  const base = await startBase();
-  const vaultFaults = new FaultPlan();
-  const entraFaults = new FaultPlan();
-  const entra = await startEntra(base, { faults: entraFaults });
-  const keyVault = await startKeyVault(base, { faults: vaultFaults });
-  entra.registerServicePrincipal(PRINCIPAL);
-  return { base, entra, keyVault, vaultFaults, entraFaults };
+  const sandbox = await startSandbox({ services: ['entra', 'keyvault'] });
+  sandbox.entra.registerServicePrincipal(PRINCIPAL);
+  return {
+    sandbox,
+    base: sandbox.base,
+    keyVault: sandbox.keyVault,
+    vaultFaults: sandbox.faults.keyvault,
+    entraFaults: sandbox.faults.entra,
+  };
 }
 
 async function runSeed(sandbox: CampaignSandbox, seed: number, options: CampaignOptions): Promise<RunReport> {
@@ -487,9 +495,7 @@ export async function runKeyVaultCampaign(options: CampaignOptions): Promise<Run
       options.onRun?.(report);
     }
   } finally {
-    await sandbox.keyVault.close();
-    await sandbox.entra.close();
-    await sandbox.base.close();
+    await sandbox.sandbox.close();
   }
   return reports;
 }

@@ -1,10 +1,7 @@
 import * as assert from 'node:assert/strict';
 import type { TaskRun, TaskRunOptions } from '../../scripts/agent';
 import type { EndpointDefinition } from '../../scripts/agentEnvironment';
-import type { SandboxBase } from '../../sandbox/base';
-import type { EntraServer } from '../../sandbox/entra';
-import type { FaultPlan } from '../../sandbox/faults';
-import type { KeyVaultServer } from '../../sandbox/keyvault';
+import type { EntraServer, FaultPlan, KeyVaultServer, SandboxBase } from '../../sandbox';
 import {
   CONNECTION,
   SECRET_SP,

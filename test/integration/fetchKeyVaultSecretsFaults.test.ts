@@ -3,8 +3,7 @@
 // listing and fetching, a vault of another tenant and reserved variable names.
 import * as assert from 'node:assert/strict';
 import type { TaskRun, TaskRunOptions } from '../../scripts/agent';
-import type { ProxyRefusal } from '../../sandbox/proxy';
-import { ENTRA_HOST } from '../../sandbox/entra';
+import { ENTRA_HOST, type ProxyRefusal } from '../../sandbox';
 import {
   CONNECTION,
   randomValue,

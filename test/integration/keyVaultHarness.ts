@@ -5,10 +5,13 @@ import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import { runTaskAsAgent, type TaskRun, type TaskRunOptions } from '../../scripts/agent';
 import type { EndpointDefinition } from '../../scripts/agentEnvironment';
-import { startBase, type SandboxBase } from '../../sandbox/base';
-import { startEntra, type EntraServer } from '../../sandbox/entra';
-import { FaultPlan } from '../../sandbox/faults';
-import { startKeyVault, type KeyVaultServer } from '../../sandbox/keyvault';
+import {
+  startSandbox,
+  type EntraServer,
+  type FaultPlan,
+  type KeyVaultServer,
+  type SandboxBase,
+} from '../../sandbox';
 import { findLeaks } from '../support/leaks';
 
 export const CONNECTION = '5d0c3b1e-6f7a-4e8b-9c0d-1e2f3a4b5c6d';
@@ -39,10 +42,9 @@ export interface KeyVaultHarness {
 }
 
 export async function startKeyVaultHarness(faultSeed: number): Promise<KeyVaultHarness> {
-  const base = await startBase();
-  const entra = await startEntra(base);
-  const faults = new FaultPlan(faultSeed);
-  const keyVault = await startKeyVault(base, { faults });
+  const sandbox = await startSandbox({ services: ['entra', 'keyvault'], faults: { seed: faultSeed } });
+  const { base, entra, keyVault } = sandbox;
+  const faults = sandbox.faults.keyvault;
   entra.registerServicePrincipal(SECRET_SP);
   const secretValues = new Set<string>([SECRET_SP.secret]);
 
@@ -90,10 +92,6 @@ export async function startKeyVaultHarness(faultSeed: number): Promise<KeyVaultH
     secretValues,
     servicePrincipal,
     run,
-    close: async () => {
-      await keyVault.close();
-      await entra.close();
-      await base.close();
-    },
+    close: () => sandbox.close(),
   };
 }

@@ -97,17 +97,15 @@ describe('sandbox ACR: real registries behind ACR token auth, metadata API and A
 
   before(async function () {
     base = await startBase();
-    arm = await startArm(base.serverTls, base.tokens, base.subscriptionId);
-    base.proxy.route('management.azure.com', arm.port);
-    acr = await startAcr(
-      base,
-      [
+    arm = await startArm(base);
+    acr = await startAcr(base, {
+      registries: [
         NONPROD,
         { name: PROD, resourceGroup: 'rg-production', referrersApi: true },
         { name: PUBLIC, adminPassword: 'public-admin-password', anonymousPullEnabled: true },
       ],
-      { arm },
-    );
+      arm,
+    });
     acr.grant(NONPROD, PIPELINE.appid, ['pull', 'push', 'delete']);
     acr.grant(PROD, PIPELINE.oid, ['pull', 'push']);
     acr.grant(NONPROD, READER.oid, ['pull']);

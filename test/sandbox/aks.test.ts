@@ -104,9 +104,8 @@ describe('sandbox AKS: ARM managed clusters, credentials and their API servers',
 
   before(async function () {
     base = await startBase();
-    arm = await startArm(base.serverTls, base.tokens, base.subscriptionId);
-    base.proxy.route('management.azure.com', arm.port);
-    aks = await startAks(base, arm);
+    arm = await startArm(base);
+    aks = await startAks(base, { arm });
     staging = await aks.createCluster({ resourceGroup: 'rg-staging', name: 'aks-staging' });
     production = await aks.createCluster({
       resourceGroup: 'rg-production',

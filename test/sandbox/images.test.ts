@@ -81,7 +81,7 @@ describe('sandbox images: generated OCI images pushed through the ACR front', fu
 
   before(async function () {
     base = await startBase();
-    acr = await startAcr(base, [plain, { name: withReferrers, referrersApi: true }]);
+    acr = await startAcr(base, { registries: [plain, { name: withReferrers, referrersApi: true }] });
   });
 
   after(async function () {

@@ -45,9 +45,8 @@ describe('sandbox Key Vault with the real @azure/keyvault-secrets client', funct
     base = await startBase();
     entra = await startEntra(base);
     keyVault = await startKeyVault(base);
-    arm = await startArm(base.serverTls, base.tokens, base.subscriptionId);
+    arm = await startArm(base);
     arm.addProvider(keyVault.armProvider);
-    base.proxy.route('management.azure.com', arm.port);
     leaveSandbox = useSandboxInProcess(base);
 
     const readerPrincipal = entra.registerServicePrincipal(READER);

@@ -13,7 +13,7 @@ describe('the whole sandbox', () => {
       sandbox.entra.port,
       sandbox.keyVault.port,
       sandbox.arm.port,
-      sandbox.downloads.port,
+      sandbox.kubectlDownloads.port,
     ];
     const cluster = await sandbox.aks.createCluster({ resourceGroup: 'rg-one', name: 'aks-one' });
     ports.push(cluster.kubernetes.port);
