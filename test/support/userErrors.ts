@@ -6,16 +6,16 @@ import { UserError } from '../../tasks/common/errors';
 
 export interface TaskMessages {
   /** The text the task shows for `key` with `params`; fails when the task does not ship `key`. */
-  message(key: string, ...params: unknown[]): string;
+  readonly message: (key: string, ...params: unknown[]) => string;
   /** Asserts `action` throws our UserError with exactly the message `key` with `params`. */
-  assertUserError(action: () => unknown, key: string, ...params: unknown[]): void;
-  assertRejectsWithUserError(
+  readonly assertUserError: (action: () => unknown, key: string, ...params: unknown[]) => void;
+  readonly assertRejectsWithUserError: (
     action: () => Promise<unknown>,
     key: string,
     ...params: unknown[]
-  ): Promise<void>;
+  ) => Promise<void>;
   /** The UserError `action` throws (for properties checked on its message). */
-  userErrorOf(action: () => unknown): UserError;
+  readonly userErrorOf: (action: () => unknown) => UserError;
 }
 
 /**
