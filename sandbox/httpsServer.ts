@@ -5,6 +5,9 @@ import type { KeyPair } from './tls/certificateAuthority';
 
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
 
+/** Takes over the socket of an HTTP/1.1 `Connection: Upgrade` request (SPDY, WebSocket). */
+export type UpgradeHandler = (request: IncomingMessage, socket: Socket, head: Buffer) => void;
+
 export interface RunningServer {
   readonly port: number;
   /** `https://127.0.0.1:<port>`: for clients that do not go through the proxy. */
@@ -26,6 +29,7 @@ export async function startHttpsServer(
   tls: KeyPair,
   handler: RequestHandler,
   listen: ListenAddress = { host: '127.0.0.1', port: 0 },
+  upgrade?: UpgradeHandler,
 ): Promise<RunningServer> {
   const sockets = new Set<Socket>();
   const server = https.createServer({ key: tls.key, cert: tls.certificate }, (request, response) => {
@@ -42,6 +46,11 @@ export async function startHttpsServer(
   });
   server.on('secureConnection', (socket) => socket.on('error', () => undefined));
   server.on('tlsClientError', () => undefined);
+  // Without a listener Node closes upgrade requests' sockets, which is also what a server without the feature does.
+  if (upgrade !== undefined)
+    server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) =>
+      upgrade(request, socket, head),
+    );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, resolve);

@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import * as YAML from 'yaml';
 import { pathOf, queryOf, readBody, startHttpsServer, type RunningServer } from '../httpsServer';
 import type { KeyPair } from '../tls/certificateAuthority';
@@ -54,7 +55,15 @@ export interface ApiServerOptions {
   readonly allocator: Allocator;
   /** Log text of one container, or an ApiError explaining why there is none (e.g. still waiting). */
   podLogs(pod: KubeObject, container: string): string;
+  /**
+   * Serves `kubectl port-forward`: the upgrade request of `/api/v1/namespaces/<ns>/pods/<name>/portforward`
+   * (SPDY/3.1, or SPDY tunnelled through a WebSocket), for a pod that exists. Without it such an
+   * upgrade is refused with 501. The port-forward (SPDY) server module plugs in here.
+   */
+  portForward?: (pod: KubeObject, request: IncomingMessage, socket: Socket, head: Buffer) => void;
 }
+
+const PORT_FORWARD_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/;
 
 export interface ApiServer extends RunningServer {
   readonly requests: readonly ApiRequestRecord[];
@@ -78,44 +87,63 @@ interface ResourcePath {
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const requests: ApiRequestRecord[] = [];
   const handler = new ApiHandler(options);
-  const server = await startHttpsServer(options.tls, async (request, response) => {
-    const header = request.headers.authorization;
-    const token =
-      header !== undefined && /^Bearer\s+/i.test(header)
-        ? header.replace(/^Bearer\s+/i, '').trim()
-        : undefined;
-    const user = token === undefined ? undefined : options.authenticate(token);
-    const url = request.url ?? '/';
-    const record: ApiRequestRecord = {
-      time: new Date().toISOString(),
-      method: request.method ?? 'GET',
-      path: pathOf(request),
-      query: url.includes('?') ? url.slice(url.indexOf('?') + 1) : '',
-      contentType: request.headers['content-type'],
-      accept: request.headers.accept,
-      userAgent: request.headers['user-agent'],
-      user,
-      status: 0,
-    };
-    requests.push(record);
-    response.on('close', () => {
-      record.status = response.statusCode;
-    });
-    if (user === undefined && !(token === undefined && PUBLIC_PATHS.has(record.path))) {
-      sendStatus(response, new ApiError(401, 'Unauthorized', 'Unauthorized'));
-      return;
-    }
-    try {
-      await handler.handle(request, response);
-    } catch (error: unknown) {
-      const apiError =
-        error instanceof ApiError
-          ? error
-          : new ApiError(500, 'InternalError', `Internal error occurred: ${String(error)}`);
-      if (response.headersSent) response.end();
-      else sendStatus(response, apiError);
-    }
-  });
+  const upgrade = (request: IncomingMessage, socket: Socket, head: Buffer): void => {
+    const header = request.headers.authorization ?? '';
+    const user = /^Bearer\s+/i.test(header)
+      ? options.authenticate(header.replace(/^Bearer\s+/i, '').trim())
+      : undefined;
+    const match = PORT_FORWARD_PATH.exec(pathOf(request));
+    const pod = match === null ? undefined : options.store.getByKind('Pod', match[1], match[2] ?? '');
+    const refuse = (status: string): void =>
+      void socket.end(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\n\r\n`);
+    if (user === undefined) return refuse('401 Unauthorized');
+    if (pod === undefined) return refuse('404 Not Found');
+    if (options.portForward === undefined) return refuse('501 Not Implemented');
+    options.portForward(pod, request, socket, head);
+  };
+  const server = await startHttpsServer(
+    options.tls,
+    async (request, response) => {
+      const header = request.headers.authorization;
+      const token =
+        header !== undefined && /^Bearer\s+/i.test(header)
+          ? header.replace(/^Bearer\s+/i, '').trim()
+          : undefined;
+      const user = token === undefined ? undefined : options.authenticate(token);
+      const url = request.url ?? '/';
+      const record: ApiRequestRecord = {
+        time: new Date().toISOString(),
+        method: request.method ?? 'GET',
+        path: pathOf(request),
+        query: url.includes('?') ? url.slice(url.indexOf('?') + 1) : '',
+        contentType: request.headers['content-type'],
+        accept: request.headers.accept,
+        userAgent: request.headers['user-agent'],
+        user,
+        status: 0,
+      };
+      requests.push(record);
+      response.on('close', () => {
+        record.status = response.statusCode;
+      });
+      if (user === undefined && !(token === undefined && PUBLIC_PATHS.has(record.path))) {
+        sendStatus(response, new ApiError(401, 'Unauthorized', 'Unauthorized'));
+        return;
+      }
+      try {
+        await handler.handle(request, response);
+      } catch (error: unknown) {
+        const apiError =
+          error instanceof ApiError
+            ? error
+            : new ApiError(500, 'InternalError', `Internal error occurred: ${String(error)}`);
+        if (response.headersSent) response.end();
+        else sendStatus(response, apiError);
+      }
+    },
+    undefined,
+    upgrade,
+  );
   return { ...server, requests };
 }
 
