@@ -1,9 +1,7 @@
 import * as path from 'node:path';
-import { userError } from './messages';
 import { runTask } from '../common/taskRunner';
+import { execute } from './deploy';
+import { agentHost } from './host';
 import { readInputs } from './inputs';
 
-void runTask(path.join(__dirname, 'task.json'), () => {
-  readInputs();
-  throw userError('NotAvailableYet', 'DeployAksTemplate@1');
-});
+void runTask(path.join(__dirname, 'task.json'), () => execute(readInputs(), agentHost()));

@@ -12,6 +12,8 @@ export interface KubectlResult {
 export interface KubectlRunOptions {
   /** The process is stopped after this long, whatever kubectl is waiting for. */
   readonly timeoutMs: number;
+  /** Stops the process early (a rollout wait that another workload's failure made pointless). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -66,6 +68,14 @@ export class KubectlTimeoutError extends Error {
   constructor(readonly timeoutMs: number) {
     super(`kubectl was stopped after ${timeoutMs} ms`);
     this.name = 'KubectlTimeoutError';
+  }
+}
+
+/** kubectl was stopped through its abort signal: whoever aborted it no longer needs its answer. */
+export class KubectlAbortedError extends Error {
+  constructor() {
+    super('kubectl was stopped because its result is no longer needed');
+    this.name = 'KubectlAbortedError';
   }
 }
 
@@ -136,7 +146,13 @@ export class Kubectl {
    * Waits for a workload's rollout. A Job has no rollout in kubectl's sense, so it is waited for with
    * `kubectl wait --for=condition=Complete`.
    */
-  async rolloutStatus(kind: string, name: string, namespace: string, timeoutSeconds: number): Promise<void> {
+  async rolloutStatus(
+    kind: string,
+    name: string,
+    namespace: string,
+    timeoutSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const args =
       kind === 'Job'
         ? ['wait', `job/${name}`, '--for=condition=Complete', `--timeout=${timeoutSeconds}s`]
@@ -147,7 +163,7 @@ export class Kubectl {
             '--watch=true',
             `--timeout=${timeoutSeconds}s`,
           ];
-    const result = await this.execute([...args, '--namespace', namespace], timeoutSeconds);
+    const result = await this.execute([...args, '--namespace', namespace], timeoutSeconds, signal);
     if (result.code !== 0) throw new KubectlError(args.slice(0, 2).join(' '), result);
   }
 
@@ -165,15 +181,17 @@ export class Kubectl {
     return result.stdout.trim() === '' ? undefined : parseJsonObject(result.stdout);
   }
 
-  async list(kind: string, namespace: string, labelSelector: string): Promise<JsonObject[]> {
-    const result = await this.execute([
-      'get',
-      kind,
-      '--namespace',
-      namespace,
-      `--selector=${labelSelector}`,
-      '--output=json',
-    ]);
+  async list(
+    kind: string,
+    namespace: string,
+    labelSelector: string,
+    signal?: AbortSignal,
+  ): Promise<JsonObject[]> {
+    const result = await this.execute(
+      ['get', kind, '--namespace', namespace, `--selector=${labelSelector}`, '--output=json'],
+      0,
+      signal,
+    );
     if (result.code !== 0) throw new KubectlError('get', result);
     return itemsOf(parseJsonObject(result.stdout));
   }
@@ -229,13 +247,19 @@ export class Kubectl {
   }
 
   /** `waitSeconds`: how long the command itself is asked to wait, on top of the usual time limit. */
-  private async execute(command: readonly string[], waitSeconds = 0): Promise<KubectlResult> {
+  private async execute(
+    command: readonly string[],
+    waitSeconds = 0,
+    signal?: AbortSignal,
+  ): Promise<KubectlResult> {
     const { kubeconfig, requestTimeoutSeconds, commandTimeoutSeconds } = this.settings;
     const timeoutSeconds = waitSeconds + commandTimeoutSeconds;
     try {
       return await this.run(
         ['--kubeconfig', kubeconfig, `--request-timeout=${requestTimeoutSeconds}s`, ...command],
-        { timeoutMs: timeoutSeconds * 1000 },
+        signal === undefined
+          ? { timeoutMs: timeoutSeconds * 1000 }
+          : { timeoutMs: timeoutSeconds * 1000, signal },
       );
     } catch (error: unknown) {
       if (error instanceof KubectlTimeoutError)
@@ -284,6 +308,7 @@ export function processRunner(kubectlPath: string, env: NodeJS.ProcessEnv = proc
         {
           env,
           timeout: options.timeoutMs,
+          signal: options.signal,
           maxBuffer: 256 * 1024 * 1024,
           windowsHide: true,
           encoding: 'utf8',
@@ -291,6 +316,9 @@ export function processRunner(kubectlPath: string, env: NodeJS.ProcessEnv = proc
         (error, stdout, stderr) => {
           if (error === null) {
             resolve({ code: 0, stdout, stderr });
+          } else if (options.signal?.aborted === true) {
+            // Looked at first: an abort kills the child and reports the string code ABORT_ERR.
+            reject(new KubectlAbortedError());
           } else if (typeof error.code === 'number') {
             resolve({ code: error.code, stdout, stderr });
           } else if (typeof error.code === 'string') {

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { assertFailedWith, runL0, type L0Scenario } from '../support/l0';
+import * as assert from 'node:assert/strict';
+import { assertFailedWith, failureMessage, runL0, type L0Result, type L0Scenario } from '../support/l0';
 import { servicePrincipalEndpoint } from '../support/fixtures';
 
 const CONNECTION = 'aks-connection';
@@ -19,6 +20,14 @@ function scenario(inputs: Record<string, string>, extra: Partial<L0Scenario> = {
     endpoints: { [CONNECTION]: servicePrincipalEndpoint() },
     ...extra,
   };
+}
+
+/** task-lib's findMatch is mocked: it finds no file for the templates line. */
+const NO_TEMPLATES: Partial<L0Scenario> = { answers: { findMatch: { 'k8s/*.yaml': [] } } };
+
+/** The inputs passed their checks: the run got as far as looking for the (absent) template files. */
+function assertInputsAccepted(result: L0Result): void {
+  assert.match(failureMessage(result) ?? '', /^loc_mock_TemplateMatchedNothing k8s\/\*\.yaml /);
 }
 
 describe('DeployAksTemplate inputs (L0)', () => {
@@ -80,18 +89,21 @@ describe('DeployAksTemplate inputs (L0)', () => {
 
   it('ignores the ARM inputs when a kubeconfig file is chosen', async () => {
     const result = await runL0(
-      scenario({
-        connectionType: 'kubeconfig',
-        kubeconfig,
-        azureSubscription: '',
-        cluster: '',
-        resourceGroup: '',
-      }),
+      scenario(
+        {
+          connectionType: 'kubeconfig',
+          kubeconfig,
+          azureSubscription: '',
+          cluster: '',
+          resourceGroup: '',
+        },
+        NO_TEMPLATES,
+      ),
     );
-    assertFailedWith(result, 'loc_mock_NotAvailableYet DeployAksTemplate@1');
+    assertInputsAccepted(result);
   });
 
-  it('accepts a Kubernetes service connection, overrides and variables, then says it is not available yet', async () => {
+  it('accepts a Kubernetes service connection, overrides and variables, and goes on to find the templates', async () => {
     const result = await runL0(
       scenario(
         {
@@ -102,6 +114,7 @@ describe('DeployAksTemplate inputs (L0)', () => {
           kubectlVersion: 'v1.32.4',
         },
         {
+          ...NO_TEMPLATES,
           endpoints: {
             k8s: {
               url: 'https://aks.example:443',
@@ -113,6 +126,6 @@ describe('DeployAksTemplate inputs (L0)', () => {
         },
       ),
     );
-    assertFailedWith(result, 'loc_mock_NotAvailableYet DeployAksTemplate@1');
+    assertInputsAccepted(result);
   });
 });

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import {
   FIELD_MANAGER,
   Kubectl,
+  KubectlAbortedError,
   KubectlError,
   KubectlTimeoutError,
   parseApplyConflicts,
@@ -413,6 +414,18 @@ describe('processRunner', () => {
   it('stops kubectl at the time limit', async () => {
     const run = processRunner(fakeKubectl, { PATH: process.env.PATH, FAKE_SLEEP: '30' });
     await assert.rejects(() => run(['rollout'], { timeoutMs: 200 }), KubectlTimeoutError);
+  });
+
+  it('stops kubectl when its abort signal fires, long before its time limit', async () => {
+    const run = processRunner(fakeKubectl, { PATH: process.env.PATH, FAKE_SLEEP: '30' });
+    const stop = new AbortController();
+    const started = Date.now();
+    setTimeout(() => stop.abort(), 100);
+    await assert.rejects(
+      () => run(['rollout'], { timeoutMs: 30_000, signal: stop.signal }),
+      KubectlAbortedError,
+    );
+    assert.ok(Date.now() - started < 5_000, 'stopped at once');
   });
 
   it('fails naming a kubectl that cannot be started', async () => {

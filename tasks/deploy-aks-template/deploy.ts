@@ -1,0 +1,303 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ClusterAccess, ClusterConnection, KubectlVersion } from '../common/cluster';
+import { firstLine } from '../common/errors';
+import { loc } from './messages';
+import type { RunInfo } from './annotations';
+import { applyManifests, checkNamespacesExist, dryRun, type AppliedWorkload } from './apply';
+import { printDiagnostics } from './diagnostics';
+import type { DeployAksTemplateInputs } from './inputs';
+import { FIELD_MANAGER, type Kubectl } from './kubectl';
+import { describeObject } from './kubernetesObject';
+import {
+  deployedImages,
+  expectsEndpoint,
+  formatDeployedImages,
+  waitForEndpoints,
+  type DeployedImage,
+} from './outputs';
+import { renderManifests, serializeManifests, type RenderedManifests } from './render';
+import { writeRenderedFiles } from './renderedFile';
+import { planRollback } from './rollback';
+import { waitForRollouts, workloadLabel, type RolloutResult, type RolloutTarget } from './rollout';
+import { renderSummary, type DeployReport, type ObjectResult } from './summary';
+import { findTemplateFiles, readTemplateFiles } from './templates';
+import { currentPods } from './workloadPods';
+
+export type OutputName = 'renderedManifests' | 'deployedImages' | 'serviceEndpoints';
+
+/** Everything the deploy needs from the agent and the cluster, so that tests can stand in for it. */
+export interface DeployHost {
+  /** Where relative template paths start (System.DefaultWorkingDirectory). */
+  readonly workingDirectory: string;
+  /** The agent's temp folder, for the rendered manifests and the summary. */
+  readonly tempDirectory: string;
+  readonly runInfo: RunInfo;
+  connect(connection: ClusterConnection, options: { kubectlVersion: KubectlVersion }): Promise<ClusterAccess>;
+  kubectl(access: ClusterAccess): Kubectl;
+  log(line: string): void;
+  warning(message: string): void;
+  setOutput(name: OutputName, value: string): void;
+  uploadFile(file: string): void;
+  uploadSummary(file: string): void;
+  readonly timing: DeployTiming;
+}
+
+export interface DeployTiming {
+  /** How often the pods of a rolling-out workload are classified. */
+  readonly podPollMs: number;
+  /** How long LoadBalancer Services and Ingresses are given to get an external address. */
+  readonly endpointWaitSeconds: number;
+  readonly endpointPollMs: number;
+  readonly now: () => number;
+}
+
+export interface DeployRequest extends DeployAksTemplateInputs {
+  readonly forceConflicts: boolean;
+}
+
+/**
+ * Render (nothing reaches the cluster before it succeeded), connect, check namespaces, then either a
+ * dry run or apply → rollouts → diagnostics and rollback on failure → outputs. The kubeconfig is
+ * removed at the end whatever happened.
+ */
+export async function execute(request: DeployRequest, host: DeployHost): Promise<void> {
+  const files = readTemplateFiles(findTemplateFiles(request.templates, host.workingDirectory));
+  const rendered = renderManifests({
+    templates: files,
+    variables: request.variables,
+    images: request.images,
+    namespace: request.namespace,
+    run: request.annotate ? host.runInfo : undefined,
+  });
+  const directory = fs.mkdtempSync(path.join(host.tempDirectory, 'deploy-aks-template-'));
+  const written = writeRenderedFiles(directory, rendered.manifests, rendered.yaml);
+  host.setOutput('renderedManifests', written.manifests);
+  host.uploadFile(written.attachment);
+  host.log(loc('Rendered', rendered.manifests.length, files.length, written.manifests));
+  for (const { image, replacements } of rendered.images)
+    host.log(loc('ImageOverrideApplied', image, replacements.length));
+
+  const access = await host.connect(request.cluster, { kubectlVersion: request.kubectlVersion });
+  try {
+    const kubectl = host.kubectl(access);
+    await checkNamespacesExist(kubectl, rendered.namespaces.mustExist);
+    const deploy = new Deploy(request, host, kubectl, rendered, directory, access.serverUrl);
+    await (request.dryRun ? deploy.dryRun(written.manifests) : deploy.apply(written.manifests));
+  } finally {
+    await access.dispose();
+  }
+}
+
+class Deploy {
+  constructor(
+    private readonly request: DeployRequest,
+    private readonly host: DeployHost,
+    private readonly kubectl: Kubectl,
+    private readonly rendered: RenderedManifests,
+    private readonly directory: string,
+    private readonly server: string,
+  ) {}
+
+  async dryRun(file: string): Promise<void> {
+    const result = await dryRun(this.kubectl, file, this.request.forceConflicts);
+    for (const line of result.lines) this.host.log(line);
+    this.host.log(`##[group]${loc('DryRunDiff')}`);
+    this.host.log(result.changed ? result.diff.replace(/\r?\n$/, '') : loc('DryRunNoDifferences'));
+    this.host.log('##[endgroup]');
+    this.host.log(loc('DryRunDone', this.rendered.manifests.length));
+    this.host.setOutput('deployedImages', '');
+    this.host.setOutput('serviceEndpoints', '');
+    this.publish({
+      ...this.emptyReport(),
+      dryRun: true,
+      differences: result.changed,
+      objects: this.rendered.manifests.map(({ object }) => ({
+        object: describeObject(object),
+        result: 'validated',
+      })),
+    });
+  }
+
+  async apply(file: string): Promise<void> {
+    const { host, request, kubectl } = this;
+    host.log(loc('Applying', this.rendered.manifests.length, FIELD_MANAGER));
+    const applied = await applyManifests(kubectl, {
+      file,
+      manifests: this.rendered.manifests,
+      forceConflicts: request.forceConflicts,
+    });
+    for (const line of applied.lines) host.log(line);
+    for (const { workload, change } of applied.workloads)
+      host.log(loc(CHANGE_MESSAGE[change], workloadLabel(workload)));
+    const objects = this.objectResults(applied.workloads);
+
+    let failure = applied.error;
+    let rollout: RolloutResult = { durationsMs: new Map(), failures: [] };
+    const targets: RolloutTarget[] = applied.workloads.map(({ workload, after }) => ({
+      workload,
+      applied: after,
+    }));
+    if (failure === undefined && request.rolloutTimeoutSeconds > 0 && targets.length > 0) {
+      host.log(
+        loc(
+          'WaitingForRollouts',
+          request.rolloutTimeoutSeconds,
+          targets.map((t) => workloadLabel(t.workload)).join(', '),
+        ),
+      );
+      rollout = await this.waitForRollouts(targets);
+      for (const [workload, ms] of rollout.durationsMs)
+        host.log(loc('RolledOut', workload, (ms / 1000).toFixed(1)));
+      if (rollout.failures.length > 0) {
+        await printDiagnostics(kubectl, rollout.failures, (line) => host.log(line));
+        failure = rollout.failures[0]?.error;
+      }
+    }
+
+    if (failure !== undefined) {
+      const rollback = request.rollbackOnFailure
+        ? await this.rollBack(applied.workloads)
+        : { rolledBack: [], leftCreated: [] };
+      this.publish({
+        ...this.emptyReport(),
+        objects,
+        rolloutMs: rollout.durationsMs,
+        failure: failure.message,
+        ...rollback,
+      });
+      throw failure;
+    }
+
+    const images = await this.deployedImages(targets);
+    for (const { workload, container, image } of images)
+      host.log(loc('ImageRunning', workloadLabel(workload), container, image));
+    host.setOutput('deployedImages', formatDeployedImages(images));
+    const endpoints = await this.serviceEndpoints();
+    host.setOutput('serviceEndpoints', endpoints.join('\n'));
+    this.publish({ ...this.emptyReport(), objects, rolloutMs: rollout.durationsMs, images, endpoints });
+  }
+
+  private waitForRollouts(targets: readonly RolloutTarget[]): Promise<RolloutResult> {
+    return waitForRollouts(this.kubectl, targets, {
+      timeoutSeconds: this.request.rolloutTimeoutSeconds,
+      pollIntervalMs: this.host.timing.podPollMs,
+      now: this.host.timing.now,
+    });
+  }
+
+  /**
+   * Re-applies the previous pod template of every workload this run changed (see planRollback) and
+   * waits for it. A rollback that fails is a warning: the deploy's own failure stays the task's result.
+   */
+  private async rollBack(
+    workloads: readonly AppliedWorkload[],
+  ): Promise<{ rolledBack: string[]; leftCreated: string[] }> {
+    const { host, kubectl } = this;
+    const plan = planRollback(workloads);
+    const leftCreated = plan.leftCreated.map(workloadLabel);
+    for (const workload of leftCreated) host.log(loc('RollbackLeavesCreated', workload));
+    if (plan.restore.length === 0) {
+      host.log(loc('RollbackNothingChanged'));
+      return { rolledBack: [], leftCreated };
+    }
+    const labels = plan.restore.map(({ workload }) => workloadLabel(workload));
+    host.log(loc('RollingBack', labels.join(', ')));
+    const file = path.join(this.directory, 'rollback.yaml');
+    const manifests = plan.restore.map(({ manifest }, index) => ({
+      source: { file, document: index + 1 },
+      object: manifest,
+    }));
+    fs.writeFileSync(file, serializeManifests(manifests), { mode: 0o600 });
+    try {
+      for (const line of await kubectl.apply([file], {
+        serverSide: true,
+        fieldManager: FIELD_MANAGER,
+        forceConflicts: this.request.forceConflicts,
+        dryRun: undefined,
+      }))
+        host.log(line);
+      const targets = plan.restore.map(({ workload }) => ({
+        workload,
+        applied: workloads.find((applied) => applied.workload === workload)?.after,
+      }));
+      const result = await this.waitForRollouts(targets);
+      if (result.failures.length > 0) {
+        const first = result.failures[0];
+        host.warning(loc('RollbackFailed', labels.join(', '), firstLine(first?.error.message)));
+        return { rolledBack: [], leftCreated };
+      }
+    } catch (error: unknown) {
+      host.warning(
+        loc(
+          'RollbackFailed',
+          labels.join(', '),
+          firstLine(error instanceof Error ? error.message : String(error)),
+        ),
+      );
+      return { rolledBack: [], leftCreated };
+    }
+    host.log(loc('RolledBack', labels.join(', ')));
+    return { rolledBack: labels, leftCreated };
+  }
+
+  private async deployedImages(targets: readonly RolloutTarget[]): Promise<DeployedImage[]> {
+    const images: DeployedImage[] = [];
+    for (const { workload, applied } of targets) {
+      const pods = await currentPods(this.kubectl, workload, applied).catch(() => []);
+      images.push(...deployedImages(workload, applied, pods));
+    }
+    return images;
+  }
+
+  private async serviceEndpoints(): Promise<string[]> {
+    const objects = this.rendered.manifests.map(({ object }) => object).filter(expectsEndpoint);
+    if (objects.length === 0) return [];
+    const { endpointWaitSeconds, endpointPollMs, now } = this.host.timing;
+    this.host.log(loc('WaitingForEndpoints', endpointWaitSeconds, objects.map(describeObject).join(', ')));
+    const result = await waitForEndpoints(this.kubectl, objects, {
+      timeoutSeconds: endpointWaitSeconds,
+      pollIntervalMs: endpointPollMs,
+      now,
+    });
+    for (const object of result.missing)
+      this.host.warning(loc('EndpointMissing', object, endpointWaitSeconds));
+    for (const url of result.urls) this.host.log(loc('EndpointFound', url));
+    return [...result.urls];
+  }
+
+  private objectResults(workloads: readonly AppliedWorkload[]): DeployReport['objects'] {
+    const changes = new Map<string, ObjectResult>(
+      workloads.map(({ workload, change }) => [workloadLabel(workload), change]),
+    );
+    return this.rendered.manifests.map(({ object }) => {
+      const label = describeObject(object);
+      return { object: label, result: changes.get(label) ?? 'applied' };
+    });
+  }
+
+  private emptyReport(): DeployReport {
+    return {
+      server: this.server,
+      dryRun: false,
+      objects: [],
+      rolloutMs: new Map(),
+      images: [],
+      endpoints: [],
+      rolledBack: [],
+      leftCreated: [],
+    };
+  }
+
+  private publish(report: DeployReport): void {
+    const file = path.join(this.directory, 'summary.md');
+    fs.writeFileSync(file, renderSummary(report));
+    this.host.uploadSummary(file);
+  }
+}
+
+const CHANGE_MESSAGE = {
+  created: 'WorkloadCreated',
+  changed: 'WorkloadChanged',
+  unchanged: 'WorkloadUnchanged',
+} as const;
