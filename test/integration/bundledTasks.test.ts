@@ -7,7 +7,10 @@ describe('bundled tasks started with no inputs', () => {
     ['fetch-keyvault-secrets', "Input 'azureSubscription' is required."],
     ['promote-image', "Input 'sourceAzureSubscription' is required."],
     ['deploy-aks-template', "Input 'templates' is required."],
-    ['run-acceptance-tests', "Input 'baseUrl' is required."],
+    [
+      'run-acceptance-tests',
+      "Set exactly one of the inputs 'baseUrl' (a URL) and 'kubernetesService' (namespace/service:port).",
+    ],
   ];
   for (const [task, message] of expectations) {
     it(`${task} fails with "${message}" and nothing else`, async () => {
