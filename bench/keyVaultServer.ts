@@ -20,18 +20,19 @@ export interface BenchVault {
 }
 
 async function main(): Promise<void> {
-  const [secretCount = '500', latencyMs = '30', mode = 'proxy'] = process.argv.slice(2);
+  const [secretCount = '500', latencyMs = '30', mode = 'proxy', throttleWindowMs = '0'] =
+    process.argv.slice(2);
   const direct = mode === 'direct';
+  // Sign-in and the 401 challenge are not what is measured: no latency or throttling on them.
+  const measured = (request: { headers: { authorization?: string }; url?: string }): boolean =>
+    request.headers.authorization !== undefined && /^\/secrets/.test(request.url ?? '');
   const sandbox = await startSandbox({
     services: ['entra', 'keyvault'],
-    // Sign-in and the 401 challenge are not what is measured: no latency on them.
-    latency: {
-      keyvault: {
-        ms: Number(latencyMs),
-        match: (request) =>
-          request.headers.authorization !== undefined && /^\/secrets/.test(request.url ?? ''),
-      },
-    },
+    // With a throttling window its rule must come first (the first matching rule applies), so the
+    // latency rule is added after it below instead of here.
+    ...(Number(throttleWindowMs) > 0
+      ? {}
+      : { latency: { keyvault: { ms: Number(latencyMs), match: measured } } }),
     ...(direct
       ? {
           listen: {
@@ -42,6 +43,16 @@ async function main(): Promise<void> {
       : {}),
   });
   const { base, entra, keyVault } = sandbox;
+  if (Number(throttleWindowMs) > 0) {
+    // Key Vault counts its limits over 10-second windows: a whole window of 429s, Retry-After 1.
+    sandbox.faults.keyvault.add({
+      match: measured,
+      status429: { retryAfterSeconds: 1 },
+      windowMs: Number(throttleWindowMs),
+      latencyMs: Number(latencyMs),
+    });
+    sandbox.faults.keyvault.add({ match: measured, latencyMs: Number(latencyMs) });
+  }
   entra.registerServicePrincipal({ clientId: 'bench-client', secret: 'bench-secret' });
   keyVault.createVault('bench-kv', { model: 'rbac', allowedPrincipals: ['bench-client'] });
   for (let i = 0; i < Number(secretCount); i++) keyVault.setSecret('bench-kv', `secret-${i}`, `value-${i}`);
