@@ -2,6 +2,7 @@ import {
   parseKubectlVersion,
   readClusterConnection,
   type ClusterConnection,
+  type ClusterInputName,
   type KubectlVersion,
 } from '../common/cluster';
 import { userError } from './messages';
@@ -18,13 +19,7 @@ export {
 } from '../common/cluster';
 
 export type InputName =
-  | 'connectionType'
-  | 'azureSubscription'
-  | 'resourceGroup'
-  | 'cluster'
-  | 'useClusterAdmin'
-  | 'kubernetesServiceConnection'
-  | 'kubeconfig'
+  | ClusterInputName
   | 'namespace'
   | 'templates'
   | 'images'

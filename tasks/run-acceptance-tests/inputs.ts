@@ -1,18 +1,11 @@
 import * as fs from 'node:fs';
-import { readClusterConnection, type ClusterConnection } from '../common/cluster';
+import { readClusterConnection, type ClusterConnection, type ClusterInputName } from '../common/cluster';
 import { userError } from './messages';
 import type { ServiceTarget } from './portForward';
 import { InputReader } from '../common/inputs';
 
-// The cluster's inputs (ClusterInputName) are spelt out: the manifest test reads the names from this list.
 export type InputName =
-  | 'connectionType'
-  | 'azureSubscription'
-  | 'resourceGroup'
-  | 'cluster'
-  | 'useClusterAdmin'
-  | 'kubernetesServiceConnection'
-  | 'kubeconfig'
+  | ClusterInputName
   | 'baseUrl'
   | 'kubernetesService'
   | 'readinessPath'

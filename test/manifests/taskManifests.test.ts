@@ -3,7 +3,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv from 'ajv';
 import * as ts from 'typescript';
-import { REPO_ROOT, TASKS_DIR, commonMessages, readJson, shippedTaskManifest, taskFolders } from '../../scripts/layout';
+import {
+  REPO_ROOT,
+  TASKS_DIR,
+  commonMessages,
+  readJson,
+  shippedTaskManifest,
+  taskFolders,
+} from '../../scripts/layout';
 import { TASK_MANIFEST_SCHEMA } from './taskManifestSchema';
 
 interface TaskInput {
@@ -89,12 +96,21 @@ function quotedStringsIn(sources: string[]): Set<string> {
   return new Set(sources.flatMap((source) => [...source.matchAll(/'([A-Za-z0-9_]+)'/g)].map((m) => m[1]!)));
 }
 
-/** The members of `export type InputName = 'a' | 'b'` in a task's inputs.ts. */
+/** The quoted members of `export type <name> = 'a' | 'b'` in a source file. */
+function literalUnion(file: string, name: string): { names: string[]; rest: string } {
+  const source = fs.readFileSync(file, 'utf8');
+  const declaration = new RegExp(`export type ${name} =([^;]+);`).exec(source);
+  assert.ok(declaration, `${path.relative(REPO_ROOT, file)} declares ${name}`);
+  return { names: [...declaration[1]!.matchAll(/'([^']+)'/g)].map((m) => m[1]!), rest: declaration[1]! };
+}
+
+/** The members of a task's `InputName`, the cluster inputs included where it names ClusterInputName. */
 function inputNamesDeclared(folder: string): Set<string> {
-  const source = fs.readFileSync(path.join(TASKS_DIR, folder, 'inputs.ts'), 'utf8');
-  const declaration = /export type InputName =([^;]+);/.exec(source);
-  assert.ok(declaration, `${folder}/inputs.ts declares InputName`);
-  return new Set([...declaration[1]!.matchAll(/'([^']+)'/g)].map((m) => m[1]!));
+  const own = literalUnion(path.join(TASKS_DIR, folder, 'inputs.ts'), 'InputName');
+  const cluster = /\bClusterInputName\b/.test(own.rest)
+    ? literalUnion(path.join(TASKS_DIR, 'common', 'cluster', 'connection.ts'), 'ClusterInputName').names
+    : [];
+  return new Set([...own.names, ...cluster]);
 }
 
 /** Input names a visibleRule refers to: `a = x && b != y || c = z`. */
@@ -116,7 +132,8 @@ describe('task manifests (task.json)', () => {
 
   it('uses every shared message somewhere', () => {
     const usedAnywhere = quotedStringsIn(sourcesOf(TASKS_DIR));
-    for (const key of Object.keys(commonMessages())) assert.ok(usedAnywhere.has(key), `shared message ${key} is used`);
+    for (const key of Object.keys(commonMessages()))
+      assert.ok(usedAnywhere.has(key), `shared message ${key} is used`);
   });
 
   it('gives every task a unique GUID and name', () => {
@@ -179,13 +196,20 @@ describe('task manifests (task.json)', () => {
 
       it('ships every message its code uses, each call passing as many values as the message has placeholders', () => {
         const shipped = shippedTaskManifest(folder).messages ?? {};
-        const calls = [...messageCallsIn(path.join(TASKS_DIR, folder)), ...messageCallsIn(path.join(TASKS_DIR, 'common'))];
+        const calls = [
+          ...messageCallsIn(path.join(TASKS_DIR, folder)),
+          ...messageCallsIn(path.join(TASKS_DIR, 'common')),
+        ];
         assert.ok(calls.length > 5, 'the calls were found');
         for (const call of calls) {
           const text = shipped[call.key];
           assert.ok(text !== undefined, `${call.where}: message ${call.key} is defined`);
           if (call.parameterCount !== undefined)
-            assert.equal(call.parameterCount, placeholderCount(text), `${call.where}: values passed to ${call.key}`);
+            assert.equal(
+              call.parameterCount,
+              placeholderCount(text),
+              `${call.where}: values passed to ${call.key}`,
+            );
         }
       });
 
@@ -194,7 +218,8 @@ describe('task manifests (task.json)', () => {
         for (const key of Object.keys(task.messages))
           assert.ok(!(key in shared), `${key} is shared: it lives in tasks/common/messages.json only`);
         const usedAnywhere = quotedStringsIn(sourcesOf(TASKS_DIR));
-        for (const key of Object.keys(task.messages)) assert.ok(usedAnywhere.has(key), `message ${key} is used`);
+        for (const key of Object.keys(task.messages))
+          assert.ok(usedAnywhere.has(key), `message ${key} is used`);
       });
     });
   }
