@@ -1,4 +1,5 @@
 import * as crypto from 'node:crypto';
+import { signJwt, verifyHs256 } from '../jwt';
 
 /** Claims of an access token the sandbox's Entra ID issues. */
 export interface AccessTokenClaims {
@@ -27,9 +28,7 @@ export class TokenAuthority {
       exp: now + lifetimeSeconds,
       iss: `https://sts.windows.net/${claims.tid}/`,
     };
-    const header = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-    const payload = base64url(JSON.stringify(body));
-    return `${header}.${payload}.${this.sign(`${header}.${payload}`)}`;
+    return signJwt(body, { alg: 'HS256', secret: this.key });
   }
 
   /**
@@ -39,23 +38,11 @@ export class TokenAuthority {
   verify(tokenOrHeader: string | undefined, audiences: readonly string[]): AccessTokenClaims | undefined {
     if (tokenOrHeader === undefined) return undefined;
     const token = tokenOrHeader.replace(/^Bearer\s+/i, '');
-    const [header, payload, signature] = token.split('.');
-    if (header === undefined || payload === undefined || signature === undefined) return undefined;
-    const expected = Buffer.from(this.sign(`${header}.${payload}`));
-    const actual = Buffer.from(signature);
-    if (expected.length !== actual.length || !crypto.timingSafeEqual(expected, actual)) return undefined;
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as AccessTokenClaims;
+    const claims = verifyHs256(token, this.key) as AccessTokenClaims | undefined;
+    if (claims === undefined) return undefined;
     const trim = (s: string): string => s.replace(/\/+$/, '').toLowerCase();
     if (!audiences.some((a) => trim(a) === trim(claims.aud))) return undefined;
     if (claims.exp < Date.now() / 1000) return undefined;
     return claims;
   }
-
-  private sign(data: string): string {
-    return crypto.createHmac('sha256', this.key).update(data).digest('base64url');
-  }
-}
-
-function base64url(text: string): string {
-  return Buffer.from(text, 'utf8').toString('base64url');
 }

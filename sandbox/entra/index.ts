@@ -11,6 +11,7 @@ import {
   type RequestHandler,
   type RunningServer,
 } from '../httpsServer';
+import { decodeJwt, signJwt, verifyRsaSignature, type DecodedJwt } from '../jwt';
 import type { ServiceOptions, SandboxService } from '../service';
 import type { KeyPair } from '../tls/certificateAuthority';
 
@@ -391,7 +392,7 @@ export async function startEntra(base: SandboxBase, options: EntraOptions = {}):
     }
     record(200);
     const now = Math.floor(Date.now() / 1000);
-    const oidcToken = signRs256(
+    const oidcToken = signJwt(
       {
         iss: oidcIssuer,
         sub: federation.subject,
@@ -400,7 +401,8 @@ export async function startEntra(base: SandboxBase, options: EntraOptions = {}):
         nbf: now,
         exp: now + 600,
       },
-      oidcSigningKey.privateKey,
+      { alg: 'RS256', privateKey: oidcSigningKey.privateKey },
+      { kid: 'sandbox-azure-devops' },
     );
     sendJson(response, 200, { oidcToken });
   };
@@ -587,57 +589,7 @@ function resourceOfScope(scope: string | undefined): string {
   return only.slice(0, -'/.default'.length);
 }
 
-// --- JWT helpers --------------------------------------------------------------------------------
-
-interface DecodedJwt {
-  readonly header: Record<string, unknown>;
-  readonly payload: Record<string, unknown>;
-  readonly signedPart: string;
-  readonly signature: Buffer;
-}
-
-function decodeJwt(token: string): DecodedJwt | undefined {
-  const [header, payload, signature] = token.split('.');
-  if (header === undefined || payload === undefined || signature === undefined) return undefined;
-  try {
-    return {
-      header: JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as Record<string, unknown>,
-      payload: JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>,
-      signedPart: `${header}.${payload}`,
-      signature: Buffer.from(signature, 'base64url'),
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-/** RS256 (PKCS#1 v1.5) or PS256 (PSS): MSAL signs with PS256 when it has the SHA-256 thumbprint. */
-function verifyRsaSignature(jwt: DecodedJwt, publicKey: crypto.KeyObject): boolean {
-  const data = Buffer.from(jwt.signedPart);
-  if (jwt.header.alg === 'RS256') return crypto.verify('sha256', data, publicKey, jwt.signature);
-  if (jwt.header.alg === 'PS256') {
-    return crypto.verify(
-      'sha256',
-      data,
-      {
-        key: publicKey,
-        padding: crypto.constants.RSA_PKCS1_PSS_PADDING,
-        saltLength: crypto.constants.RSA_PSS_SALTLEN_DIGEST,
-      },
-      jwt.signature,
-    );
-  }
-  return false;
-}
-
-function signRs256(payload: Record<string, unknown>, privateKey: crypto.KeyObject): string {
-  const header = Buffer.from(
-    JSON.stringify({ typ: 'JWT', alg: 'RS256', kid: 'sandbox-azure-devops' }),
-  ).toString('base64url');
-  const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
-  const signature = crypto.sign('sha256', Buffer.from(`${header}.${body}`), privateKey).toString('base64url');
-  return `${header}.${body}.${signature}`;
-}
+// --- client assertions --------------------------------------------------------------------------
 
 function requireValidTimes(jwt: DecodedJwt): void {
   const now = Math.floor(Date.now() / 1000);
