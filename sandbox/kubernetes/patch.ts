@@ -1,3 +1,5 @@
+import { applyPatch, JsonPatchError, type Operation } from 'fast-json-patch';
+import { apply as applyMergePatch } from 'json-merge-patch';
 import { ApiError, deepClone, deepEqual, isJsonObject } from './objects';
 
 /**
@@ -32,15 +34,9 @@ function mergeKeyFor(field: string, items: readonly unknown[]): string | undefin
   return MERGE_KEYS[field];
 }
 
-/** RFC 7386 JSON merge patch (`application/merge-patch+json`). */
+/** RFC 7386 JSON merge patch (`application/merge-patch+json`); json-merge-patch mutates, so on a copy. */
 export function jsonMergePatch(target: unknown, patch: unknown): unknown {
-  if (!isJsonObject(patch)) return deepClone(patch);
-  const result: Record<string, unknown> = isJsonObject(target) ? deepClone(target) : {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete result[key];
-    else result[key] = jsonMergePatch(result[key], value);
-  }
-  return result;
+  return applyMergePatch(deepClone(target), patch);
 }
 
 /**
@@ -144,109 +140,43 @@ function stripDirectives(value: unknown): unknown {
   return result;
 }
 
-interface JsonPatchOperation {
-  op: string;
-  path: string;
-  from?: string;
-  value?: unknown;
-}
-
-/** RFC 6902 JSON patch (`application/json-patch+json`), as `kubectl rollout undo` sends for Deployments. */
+/**
+ * RFC 6902 JSON patch (`application/json-patch+json`), as `kubectl rollout undo` sends for Deployments.
+ * Validated like the API server: a `replace` or `remove` of a missing path, or a failed `test`, is a 422.
+ */
 export function jsonPatch(target: unknown, operations: unknown): unknown {
   if (!Array.isArray(operations)) throw ApiError.badRequest('json patch must be an array of operations');
-  let document = deepClone(target);
-  for (const raw of operations) {
-    if (!isJsonObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string') {
-      throw ApiError.badRequest(`invalid json patch operation: ${JSON.stringify(raw)}`);
-    }
-    const operation = raw as unknown as JsonPatchOperation;
-    switch (operation.op) {
-      case 'add':
-      case 'replace':
-        // Lenient like kubectl expects in practice: replacing a missing map key adds it.
-        document = setAt(document, operation.path, deepClone(operation.value), operation.op === 'add');
-        break;
-      case 'remove':
-        document = removeAt(document, operation.path);
-        break;
-      case 'test':
-        if (!deepEqual(getAt(document, operation.path), operation.value)) {
-          throw new ApiError(
-            422,
-            'Invalid',
-            `the server rejected our request due to an error in our request: testing value ${operation.path} failed`,
-          );
-        }
-        break;
-      case 'move':
-      case 'copy': {
-        const from = operation.from ?? '';
-        const value = deepClone(getAt(document, from));
-        if (operation.op === 'move') document = removeAt(document, from);
-        document = setAt(document, operation.path, value, true);
-        break;
-      }
-      default:
-        throw ApiError.badRequest(`unknown json patch operation: ${operation.op}`);
-    }
-  }
-  return document;
-}
-
-function pointerParts(pointer: string): string[] {
-  if (pointer === '') return [];
-  if (!pointer.startsWith('/')) throw ApiError.badRequest(`invalid json pointer: ${pointer}`);
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
-
-function getAt(document: unknown, pointer: string): unknown {
-  let current = document;
-  for (const part of pointerParts(pointer)) {
-    if (Array.isArray(current)) current = current[Number(part)];
-    else if (isJsonObject(current)) current = current[part];
-    else return undefined;
-  }
-  return current;
-}
-
-function setAt(document: unknown, pointer: string, value: unknown, insert: boolean): unknown {
-  const parts = pointerParts(pointer);
-  const last = parts.pop();
-  if (last === undefined) return value;
-  const parent = getAt(document, parts.map((p) => '/' + p.replace(/~/g, '~0').replace(/\//g, '~1')).join(''));
-  if (Array.isArray(parent)) {
-    const index = last === '-' ? parent.length : Number(last);
-    if (insert) parent.splice(index, 0, value);
-    else parent[index] = value;
-  } else if (isJsonObject(parent)) {
-    parent[last] = value;
-  } else {
+  try {
+    return applyPatch(deepClone(target), operations as Operation[], true).newDocument;
+  } catch (error: unknown) {
+    if (!(error instanceof JsonPatchError)) throw error;
+    const operation = (error.operation ?? {}) as Partial<Operation> & { from?: string };
     throw new ApiError(
       422,
       'Invalid',
-      `the server rejected our request due to an error in our request: path ${pointer} does not exist`,
+      `the server rejected our request due to an error in our request: ${patchErrorDetail(error.name, operation)}`,
     );
   }
-  return document;
 }
 
-function removeAt(document: unknown, pointer: string): unknown {
-  const parts = pointerParts(pointer);
-  const last = parts.pop();
-  if (last === undefined) return undefined;
-  const parent = getAt(document, parts.map((p) => '/' + p.replace(/~/g, '~0').replace(/\//g, '~1')).join(''));
-  if (Array.isArray(parent)) parent.splice(Number(last), 1);
-  else if (isJsonObject(parent) && last in parent) delete parent[last];
-  else
-    throw new ApiError(
-      422,
-      'Invalid',
-      `the server rejected our request due to an error in our request: path ${pointer} does not exist`,
-    );
-  return document;
+function patchErrorDetail(
+  name: InstanceType<typeof JsonPatchError>['name'],
+  operation: Partial<Operation> & { from?: string },
+): string {
+  const path = String(operation.path);
+  switch (name) {
+    case 'TEST_OPERATION_FAILED':
+      return `testing value ${path} failed`;
+    case 'OPERATION_PATH_UNRESOLVABLE':
+    case 'OPERATION_PATH_CANNOT_ADD':
+      return `path ${path} does not exist`;
+    case 'OPERATION_FROM_UNRESOLVABLE':
+      return `from ${String(operation.from)} does not exist`;
+    case 'OPERATION_OP_INVALID':
+      return `unknown json patch operation: ${String(operation.op)}`;
+    default:
+      return `invalid json patch operation ${JSON.stringify(operation)} (${name})`;
+  }
 }
 
 /**
