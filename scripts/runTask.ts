@@ -4,6 +4,7 @@
 // An endpoint file holds {"url", "scheme", "auth": {...}, "data": {...}} (see README).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseArgs } from 'node:util';
 import { maskSecrets, runTaskAsAgent, type TaskRun } from './agent';
 import type { EndpointDefinition } from './agentEnvironment';
 import { EXTENSION_STAGING_DIR, taskFolders } from './layout';
@@ -22,42 +23,49 @@ const USAGE =
   'usage: scripts/run-task <task> [--input name=value]... [--endpoint id=file.json]... [--variable name=value]... [--secret-variable name=value]... [--prejob] [--raw]';
 
 export function parseArguments(argv: readonly string[]): Arguments {
-  const parsed: Arguments = {
-    task: '',
-    inputs: {},
-    endpoints: {},
-    variables: {},
-    secretVariables: {},
-    preJob: false,
-    raw: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const pair = (): [string, string] => {
-      const value = argv[++i];
-      const eq = value?.indexOf('=') ?? -1;
-      if (value === undefined || eq <= 0) throw new Error(`${arg} expects name=value\n${USAGE}`);
-      return [value.slice(0, eq), value.slice(eq + 1)];
-    };
-    if (arg === '--input') {
-      const [name, value] = pair();
-      parsed.inputs[name] = value;
-    } else if (arg === '--variable') {
-      const [name, value] = pair();
-      parsed.variables[name] = value;
-    } else if (arg === '--secret-variable') {
-      const [name, value] = pair();
-      parsed.secretVariables[name] = value;
-    } else if (arg === '--endpoint') {
-      const [id, file] = pair();
-      parsed.endpoints[id] = JSON.parse(fs.readFileSync(file, 'utf8')) as EndpointDefinition;
-    } else if (arg === '--prejob') parsed.preJob = true;
-    else if (arg === '--raw') parsed.raw = true;
-    else if (!arg.startsWith('-') && parsed.task === '') parsed.task = arg;
-    else throw new Error(`unknown argument ${arg}\n${USAGE}`);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        input: { type: 'string', multiple: true },
+        endpoint: { type: 'string', multiple: true },
+        variable: { type: 'string', multiple: true },
+        'secret-variable': { type: 'string', multiple: true },
+        prejob: { type: 'boolean' },
+        raw: { type: 'boolean' },
+      },
+    });
+  } catch (error: unknown) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`, { cause: error });
   }
-  if (parsed.task === '') throw new Error(USAGE);
-  return parsed;
+  const { values, positionals } = parsed;
+  const [task, ...extra] = positionals;
+  if (task === undefined || extra.length > 0) throw new Error(USAGE);
+  const endpoints: Record<string, EndpointDefinition> = {};
+  for (const [id, file] of Object.entries(pairs('--endpoint', values.endpoint)))
+    endpoints[id] = JSON.parse(fs.readFileSync(file, 'utf8')) as EndpointDefinition;
+  return {
+    task,
+    inputs: pairs('--input', values.input),
+    endpoints,
+    variables: pairs('--variable', values.variable),
+    secretVariables: pairs('--secret-variable', values['secret-variable']),
+    preJob: values.prejob === true,
+    raw: values.raw === true,
+  };
+}
+
+/** `name=value` arguments of one flag, split at the first `=` (values may hold more). */
+function pairs(flag: string, given: readonly string[] | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const pair of given ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`${flag} expects name=value, got "${pair}"\n${USAGE}`);
+    result[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return result;
 }
 
 /** A readable account of a run, with every registered secret shown as ***. */

@@ -1,5 +1,6 @@
 // npm run campaign -- keyVault [--seeds N] [--first S] [--max-secrets M] [--fault-rate R]
 // Long fault campaigns, kept out of `npm test`; each prints one line per run and exits 1 on a finding.
+import { parseArgs } from 'node:util';
 import { runKeyVaultCampaign, summarizeCampaign, type RunReport } from './keyVaultCampaign';
 
 interface Arguments {
@@ -11,18 +12,20 @@ interface Arguments {
 }
 
 function parseArguments(argv: readonly string[]): Arguments {
-  const [campaign = '', ...rest] = argv;
-  const flags = new Map<string, string>();
-  for (let i = 0; i < rest.length; i += 2) {
-    const flag = rest[i] ?? '';
-    const value = rest[i + 1];
-    if (!flag.startsWith('--') || value === undefined)
-      throw new Error(`expected --flag value, got "${flag}"`);
-    flags.set(flag.slice(2), value);
-  }
-  const number = (name: string, fallback: number, min: number, max: number): number => {
-    const text = flags.get(name);
-    flags.delete(name);
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      seeds: { type: 'string' },
+      first: { type: 'string' },
+      'max-secrets': { type: 'string' },
+      'fault-rate': { type: 'string' },
+    },
+  });
+  const [campaign = '', ...extra] = positionals;
+  if (extra.length > 0) throw new Error(`one campaign at a time, got "${positionals.join(' ')}"`);
+  const number = (name: keyof typeof values, fallback: number, min: number, max: number): number => {
+    const text = values[name];
     const value = text === undefined ? fallback : Number(text);
     if (!Number.isFinite(value) || value < min || value > max)
       throw new Error(`--${name} must be a number from ${min} to ${max}, got "${text}"`);
@@ -35,7 +38,6 @@ function parseArguments(argv: readonly string[]): Arguments {
     maxSecrets: number('max-secrets', 120, 0, 2_000),
     faultRate: number('fault-rate', 0.1, 0, 1),
   };
-  if (flags.size > 0) throw new Error(`unknown flags: ${[...flags.keys()].map((f) => `--${f}`).join(', ')}`);
   if (campaign !== 'keyVault') throw new Error(`no campaign named "${campaign}"; the campaigns: keyVault`);
   return parsed;
 }
