@@ -1,7 +1,7 @@
 // Draws the extension icon (128 px) and one 32 px icon per task with Node built-ins only, so CI needs
 // no image tools: shapes are signed distance functions, edges anti-aliased by supersampling, and the
-// PNG is encoded with node:zlib.
-//   npx tsc -p tsconfig.json && node build/scripts/makeIcons.js
+// PNG is encoded with node:zlib (deflate and, since Node 20.15, crc32).
+//   npm run icons    (rewrites the PNGs, which stay committed: packaging does not draw them)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
@@ -72,24 +72,12 @@ class Canvas {
 
 const clamp01 = (value: number): number => Math.min(1, Math.max(0, value));
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(data: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of data) crc = CRC_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
 function chunk(type: string, data: Buffer): Buffer {
   const length = Buffer.alloc(4);
   length.writeUInt32BE(data.length);
   const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
   const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
+  crc.writeUInt32BE(zlib.crc32(body));
   return Buffer.concat([length, body, crc]);
 }
 
