@@ -40,7 +40,12 @@ export interface ApiRequestRecord {
   readonly userAgent: string | undefined;
   /** Who the bearer token authenticated as, or undefined when rejected/anonymous. */
   readonly user: string | undefined;
-  /** Filled in when the response finishes (watches: when the stream ends). */
+  /** The `Upgrade` header of an upgrade request (`SPDY/3.1`, `websocket`). */
+  readonly upgrade?: string;
+  /**
+   * Filled in when the response finishes (watches: when the stream ends). Stays 0 for an upgrade
+   * handed to the port-forward server, which answers on the socket itself.
+   */
   status: number;
 }
 
@@ -57,8 +62,9 @@ export interface ApiServerOptions {
   podLogs(pod: KubeObject, container: string): string;
   /**
    * Serves `kubectl port-forward`: the upgrade request of `/api/v1/namespaces/<ns>/pods/<name>/portforward`
-   * (SPDY/3.1, or SPDY tunnelled through a WebSocket), for a pod that exists. Without it such an
-   * upgrade is refused with 501. The port-forward (SPDY) server module plugs in here.
+   * for a pod that exists, after the bearer token is checked. Without it such an upgrade is refused
+   * with 501. cluster.ts plugs in portForward.ts, which refuses kubectl's WebSocket try (kubectl then
+   * falls back to a plain SPDY/3.1 upgrade) and serves SPDY/3.1.
    */
   portForward?: (pod: KubeObject, request: IncomingMessage, socket: Socket, head: Buffer) => void;
 }
@@ -92,10 +98,26 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const user = /^Bearer\s+/i.test(header)
       ? options.authenticate(header.replace(/^Bearer\s+/i, '').trim())
       : undefined;
-    const match = PORT_FORWARD_PATH.exec(pathOf(request));
+    const url = request.url ?? '/';
+    const record: ApiRequestRecord = {
+      time: new Date().toISOString(),
+      method: request.method ?? 'GET',
+      path: pathOf(request),
+      query: url.includes('?') ? url.slice(url.indexOf('?') + 1) : '',
+      contentType: request.headers['content-type'],
+      accept: request.headers.accept,
+      userAgent: request.headers['user-agent'],
+      user,
+      upgrade: request.headers.upgrade ?? '',
+      status: 0,
+    };
+    requests.push(record);
+    const match = PORT_FORWARD_PATH.exec(record.path);
     const pod = match === null ? undefined : options.store.getByKind('Pod', match[1], match[2] ?? '');
-    const refuse = (status: string): void =>
-      void socket.end(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\n\r\n`);
+    const refuse = (status: string): void => {
+      record.status = Number(status.slice(0, 3));
+      socket.end(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\n\r\n`);
+    };
     if (user === undefined) return refuse('401 Unauthorized');
     if (pod === undefined) return refuse('404 Not Found');
     if (options.portForward === undefined) return refuse('501 Not Implemented');

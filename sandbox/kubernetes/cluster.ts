@@ -1,11 +1,14 @@
 import * as crypto from 'node:crypto';
+import type { RequestListener } from 'node:http';
 import type { KeyPair } from '../tls/certificateAuthority';
 import type { TokenAuthority } from '../entra/accessTokens';
 import { startApiServer, type ApiRequestRecord, type ApiServer } from './apiServer';
 import { ClusterController } from './controller';
 import { buildKubeconfig, type KubeconfigCredential } from './kubeconfig';
 import { ApiError, type KubeObject } from './objects';
+import { PodApps, type PodApp } from './podApps';
 import type { ImageBehaviour } from './pods';
+import { createPortForwardServer } from './portForward';
 import { resourceTypeOf } from './resources';
 import { ObjectStore } from './store';
 
@@ -54,6 +57,19 @@ export interface KubernetesCluster {
   /** Accept another static bearer token, as `user`. */
   addToken(token: string, user: string): void;
   kubeconfig(request?: KubeconfigRequest): string;
+  /**
+   * Makes the Running pods of `namespace` whose labels include `labels` answer HTTP on
+   * `containerPort` with `listener`: what `kubectl port-forward` to such a pod (or to a Service
+   * selecting it) reaches. Pods are still made by the controllers; this only gives them a process.
+   */
+  serveApp(
+    namespace: string,
+    labels: Readonly<Record<string, string>>,
+    containerPort: number,
+    listener: RequestListener,
+  ): Promise<PodApp>;
+  /** kubectl port-forward connections now open. */
+  readonly portForwardSessions: number;
   close(): Promise<void>;
 }
 
@@ -83,6 +99,10 @@ export async function startKubernetesCluster(options: KubernetesClusterOptions):
   ]);
   let nextClusterIp = 10;
   const usedNodePorts = new Set<number>();
+  const apps = new PodApps(store);
+  const portForward = createPortForwardServer({
+    resolveTarget: (namespace, pod, port) => apps.resolve(namespace, pod, port),
+  });
   let server: ApiServer;
   try {
     server = await startApiServer({
@@ -113,6 +133,8 @@ export async function startKubernetesCluster(options: KubernetesClusterOptions):
         if ('waiting' in logs) throw ApiError.badRequest(logs.waiting);
         return logs.text;
       },
+      // The API server has authenticated the upgrade and found the pod; the path is always a portforward one.
+      portForward: (_pod, request, socket, head) => void portForward.handleUpgrade(request, socket, head),
     });
   } catch (error: unknown) {
     controller.close();
@@ -131,6 +153,11 @@ export async function startKubernetesCluster(options: KubernetesClusterOptions):
     userToken,
     setImageBehaviour: (image, behaviour) => controller.setImageBehaviour(image, behaviour),
     addToken: (token, user) => void staticTokens.set(token, user),
+    serveApp: (namespace, labels, containerPort, listener) =>
+      apps.serve(namespace, labels, containerPort, listener),
+    get portForwardSessions() {
+      return portForward.openSessions;
+    },
     kubeconfig: (request = {}) =>
       buildKubeconfig({
         clusterName,
@@ -142,7 +169,10 @@ export async function startKubernetesCluster(options: KubernetesClusterOptions):
       }),
     close: async () => {
       controller.close();
+      // GOAWAY first, so a kubectl still forwarding hears the cluster went rather than a reset.
+      await portForward.close();
       await server.close();
+      await apps.close();
     },
   };
 }

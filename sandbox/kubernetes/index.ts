@@ -7,6 +7,7 @@ export {
 } from './cluster';
 export { buildKubeconfig, type KubeconfigCredential, type KubeconfigOptions } from './kubeconfig';
 export type { ImageBehaviour } from './pods';
+export type { PodApp } from './podApps';
 export type { ApiRequestRecord } from './apiServer';
 export { ObjectStore, type StoreEvent } from './store';
 export type { KubeObject } from './objects';

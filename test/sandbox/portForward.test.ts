@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CertificateAuthority } from '../../sandbox/tls/certificateAuthority';
-import { createPortForwardServer, type PortForwardServer } from './portForwardServer';
+import { createPortForwardServer, type PortForwardServer } from '../../sandbox/kubernetes/portForward';
 
 const TOKEN = 'port-forward-test-token';
 

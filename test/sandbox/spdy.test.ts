@@ -14,7 +14,7 @@ import {
   type RawFrame,
   type SpdyFrame,
   type SpdyHeaders,
-} from './spdy';
+} from '../../sandbox/kubernetes/spdy';
 
 /** The headers kubectl puts on a forwarded connection's data stream. */
 const DATA_STREAM_HEADERS: SpdyHeaders = { streamtype: ['data'], port: ['80'], requestid: ['0'] };
