@@ -8,10 +8,11 @@ import { ContainerRegistryClient, ContainerRegistryContentClient } from '@azure/
 import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
 import { ACR_REFRESH_TOKEN_USERNAME, startAcr, type AcrSandbox } from '../../sandbox/acr';
 import { startArm, type ArmServer } from '../../sandbox/arm';
-import { startBase, type SandboxBase } from '../../sandbox/base';
+import type { SandboxBase } from '../../sandbox/base';
 import { MEDIA_TYPES, pushImage, referrersTagOf, type PushedImage } from '../../sandbox/acr/images';
 import { getManifest, sha256Digest } from '../../sandbox/acr/registry';
-import { requestThroughProxy, useSandboxInProcess } from '../../sandbox/tls/trust';
+import { requestThroughProxy } from '../../sandbox/tls/trust';
+import { sandboxSuite } from './harness';
 
 const NONPROD = 'contosononprod';
 const PROD = 'contosoprod';
@@ -86,7 +87,6 @@ describe('sandbox ACR: real registries behind ACR token auth, metadata API and A
   let base: SandboxBase;
   let arm: ArmServer;
   let acr: AcrSandbox;
-  let leaveSandbox: () => void;
   let web: PushedImage;
   let pipeline: ReturnType<typeof sandboxCredential>;
   let reader: ReturnType<typeof sandboxCredential>;
@@ -95,41 +95,34 @@ describe('sandbox ACR: real registries behind ACR token auth, metadata API and A
     proxyOptions: { host: 'http://127.0.0.1', port: base.proxy.port },
   });
 
-  before(async function () {
-    base = await startBase();
-    arm = await startArm(base);
-    acr = await startAcr(base, {
-      registries: [
-        NONPROD,
-        { name: PROD, resourceGroup: 'rg-production', referrersApi: true },
-        { name: PUBLIC, adminPassword: 'public-admin-password', anonymousPullEnabled: true },
-      ],
-      arm,
-    });
-    acr.grant(NONPROD, PIPELINE.appid, ['pull', 'push', 'delete']);
-    acr.grant(PROD, PIPELINE.oid, ['pull', 'push']);
-    acr.grant(NONPROD, READER.oid, ['pull']);
-    leaveSandbox = useSandboxInProcess(base);
-    pipeline = sandboxCredential(base, PIPELINE);
-    reader = sandboxCredential(base, READER);
-    web = await pushImage(acr, NONPROD, 'app/web', {
-      tag: '1.0.0',
-      platforms: ['linux/amd64', 'linux/arm64'],
-      layerSizes: [4096, 65_536],
-      referrers: ['application/vnd.example.sbom'],
-    });
-  });
-
-  after(async function () {
-    leaveSandbox?.();
-    await acr?.close();
-    await arm?.close();
-    await base?.close();
-  });
-
-  afterEach(function () {
-    assert.deepEqual(base.proxy.refused, [], 'no request may leave the sandbox');
-  });
+  sandboxSuite(
+    async (started, keep) => {
+      base = started;
+      arm = await keep(startArm(base));
+      acr = await keep(
+        startAcr(base, {
+          registries: [
+            NONPROD,
+            { name: PROD, resourceGroup: 'rg-production', referrersApi: true },
+            { name: PUBLIC, adminPassword: 'public-admin-password', anonymousPullEnabled: true },
+          ],
+          arm,
+        }),
+      );
+      acr.grant(NONPROD, PIPELINE.appid, ['pull', 'push', 'delete']);
+      acr.grant(PROD, PIPELINE.oid, ['pull', 'push']);
+      acr.grant(NONPROD, READER.oid, ['pull']);
+      pipeline = sandboxCredential(base, PIPELINE);
+      reader = sandboxCredential(base, READER);
+      web = await pushImage(acr, NONPROD, 'app/web', {
+        tag: '1.0.0',
+        platforms: ['linux/amd64', 'linux/arm64'],
+        layerSizes: [4096, 65_536],
+        referrers: ['application/vnd.example.sbom'],
+      });
+    },
+    { inProcess: true },
+  );
 
   it('challenges token-less requests the way ACR does, with the scope each request needs', async function () {
     const url = (p: string): string => `https://${NONPROD}.azurecr.io${p}`;

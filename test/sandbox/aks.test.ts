@@ -8,10 +8,11 @@ import { ContainerServiceClient, type ManagedCluster } from '@azure/arm-containe
 import * as YAML from 'yaml';
 import { AKS_AAD_SERVER_ID, startAks, type AksCluster, type AksSandbox } from '../../sandbox/kubernetes/aks';
 import { ARM_AUDIENCES, startArm, type ArmServer } from '../../sandbox/arm';
-import { startBase, type SandboxBase } from '../../sandbox/base';
+import type { SandboxBase } from '../../sandbox/base';
 import { startKubectlDownloads, type KubectlDownloads } from '../../sandbox/kubernetes/kubectlDownloads';
 import { kubectlSession, type KubectlSession } from '../../sandbox/kubernetes';
-import { requestThroughProxy, useSandboxInProcess } from '../../sandbox/tls/trust';
+import { requestThroughProxy } from '../../sandbox/tls/trust';
+import { sandboxSuite } from './harness';
 
 const PIPELINE_APP = {
   appid: '5f1c2b3a-0000-4000-8000-00000000a11c',
@@ -87,7 +88,6 @@ describe('sandbox AKS: ARM managed clusters, credentials and their API servers',
   let aks: AksSandbox;
   let staging: AksCluster;
   let production: AksCluster;
-  let leaveSandbox: () => void;
   let client: ContainerServiceClient;
   let credential: ReturnType<typeof sandboxCredential>;
   let sessions: KubectlSession[] = [];
@@ -102,36 +102,30 @@ describe('sandbox AKS: ARM managed clusters, credentials and their API servers',
     return created;
   };
 
-  before(async function () {
-    base = await startBase();
-    arm = await startArm(base);
-    aks = await startAks(base, { arm });
-    staging = await aks.createCluster({ resourceGroup: 'rg-staging', name: 'aks-staging' });
-    production = await aks.createCluster({
-      resourceGroup: 'rg-production',
-      name: 'aks-production',
-      aadEnabled: true,
-      tags: { env: 'production' },
-    });
-    leaveSandbox = useSandboxInProcess(base);
-    credential = sandboxCredential(base);
-    // core-rest-pipeline parses proxyOptions.host as a URL: it needs the scheme.
-    client = new ContainerServiceClient(credential, base.subscriptionId, {
-      proxyOptions: { host: 'http://127.0.0.1', port: base.proxy.port },
-    });
-  });
-
-  after(async function () {
-    leaveSandbox?.();
-    await aks?.close();
-    await arm?.close();
-    await base?.close();
-  });
+  sandboxSuite(
+    async (started, keep) => {
+      base = started;
+      arm = await keep(startArm(base));
+      aks = await keep(startAks(base, { arm }));
+      staging = await aks.createCluster({ resourceGroup: 'rg-staging', name: 'aks-staging' });
+      production = await aks.createCluster({
+        resourceGroup: 'rg-production',
+        name: 'aks-production',
+        aadEnabled: true,
+        tags: { env: 'production' },
+      });
+      credential = sandboxCredential(base);
+      // core-rest-pipeline parses proxyOptions.host as a URL: it needs the scheme.
+      client = new ContainerServiceClient(credential, base.subscriptionId, {
+        proxyOptions: { host: 'http://127.0.0.1', port: base.proxy.port },
+      });
+    },
+    { inProcess: true },
+  );
 
   afterEach(function () {
     for (const s of sessions) s.dispose();
     sessions = [];
-    assert.deepEqual(base.proxy.refused, [], 'no request may leave the sandbox');
   });
 
   it('lists managed clusters by subscription and by resource group with the real SDK', async function () {
@@ -246,19 +240,14 @@ describe('sandbox AKS: ARM managed clusters, credentials and their API servers',
 describe('sandbox dl.k8s.io: kubectl downloads', function () {
   let base: SandboxBase;
   let downloads: KubectlDownloads;
-  let leaveSandbox: () => void;
 
-  before(async function () {
-    base = await startBase();
-    downloads = await startKubectlDownloads(base);
-    leaveSandbox = useSandboxInProcess(base);
-  });
-
-  after(async function () {
-    leaveSandbox?.();
-    await downloads?.close();
-    await base?.close();
-  });
+  sandboxSuite(
+    async (started, keep) => {
+      base = started;
+      downloads = await keep(startKubectlDownloads(base));
+    },
+    { inProcess: true },
+  );
 
   it('redirects dl.k8s.io to the CDN and answers stable.txt there', async function () {
     const redirect = await requestThroughProxy(base, 'https://dl.k8s.io/release/stable.txt');

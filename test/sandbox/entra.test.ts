@@ -6,11 +6,12 @@ import {
   ClientCertificateCredential,
   ClientSecretCredential,
 } from '@azure/identity';
-import { startBase, type SandboxBase } from '../../sandbox/base';
+import type { SandboxBase } from '../../sandbox/base';
 import { startEntra, type EntraServer } from '../../sandbox/entra';
 import type { KeyPair } from '../../sandbox/tls/certificateAuthority';
 import { ARM_AUDIENCES } from '../../sandbox/arm';
-import { requestThroughProxy, useSandboxInProcess } from '../../sandbox/tls/trust';
+import { requestThroughProxy } from '../../sandbox/tls/trust';
+import { sandboxSuite } from './harness';
 
 const ARM_SCOPE = 'https://management.azure.com/.default';
 const REPOSITORY_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -18,25 +19,16 @@ const REPOSITORY_ROOT = path.resolve(__dirname, '..', '..', '..');
 describe('sandbox Entra ID with the real @azure/identity credentials', function () {
   let base: SandboxBase;
   let entra: EntraServer;
-  let leaveSandbox: () => void;
   let certificate: KeyPair;
 
-  before(async function () {
-    base = await startBase();
-    entra = await startEntra(base);
-    leaveSandbox = useSandboxInProcess(base);
-    certificate = base.ca.issueClientCertificate('deployer-certificate');
-  });
-
-  after(async function () {
-    leaveSandbox?.();
-    await entra?.close();
-    await base?.close();
-  });
-
-  afterEach(function () {
-    assert.deepEqual(base.proxy.refused, [], 'no request may leave the sandbox');
-  });
+  sandboxSuite(
+    async (started, keep) => {
+      base = started;
+      entra = await keep(startEntra(base));
+      certificate = base.ca.issueClientCertificate('deployer-certificate');
+    },
+    { inProcess: true },
+  );
 
   it('issues a token for a client secret that the sandbox services accept', async function () {
     const principal = entra.registerServicePrincipal({ clientId: 'secret-app', secret: 'correct horse' });

@@ -7,7 +7,7 @@ import { startBase, type SandboxBase } from '../../sandbox/base';
 import { startEntra, type EntraServer } from '../../sandbox/entra';
 import { FaultPlan, mulberry32 } from '../../sandbox/faults';
 import { KEY_VAULT_AUDIENCE, startKeyVault, type KeyVaultServer } from '../../sandbox/keyvault';
-import { useSandboxInProcess } from '../../sandbox/tls/trust';
+import { sandboxSuite } from './harness';
 
 function fakeRequest(method: string, url: string, authorization?: string): IncomingMessage {
   const headers = { host: 'kv.vault.azure.net', ...(authorization === undefined ? {} : { authorization }) };
@@ -156,40 +156,34 @@ describe('sandbox fault plans', function () {
     let base: SandboxBase;
     let entra: EntraServer;
     let keyVault: KeyVaultServer;
-    let leaveSandbox: () => void;
     const plan = new FaultPlan(2024);
     let secrets: SecretClient;
 
-    before(async function () {
-      base = await startBase();
-      entra = await startEntra(base);
-      keyVault = await startKeyVault(base, { faults: plan });
-      leaveSandbox = useSandboxInProcess(base);
-      entra.registerServicePrincipal({ clientId: 'fault-app', secret: 'fault-secret' });
-      keyVault.createVault('kv-faults');
-      keyVault.setSecret('kv-faults', 'plain', 'plain-value');
-      keyVault.setSecret('kv-faults', 'large', 'x'.repeat(64 * 1024));
-      // A short base delay keeps the exponential retries fast; 429s still wait for Retry-After.
-      secrets = new SecretClient(
-        'https://kv-faults.vault.azure.net',
-        new ClientSecretCredential(base.tenantId, 'fault-app', 'fault-secret'),
-        {
-          retryOptions: { retryDelayInMs: 20 },
-        },
-      );
-      // Settle the 401 challenge first, so each test sees only its own faults.
-      await secrets.getSecret('plain');
-    });
+    sandboxSuite(
+      async (started, keep) => {
+        base = started;
+        entra = await keep(startEntra(base));
+        keyVault = await keep(startKeyVault(base, { faults: plan }));
+        entra.registerServicePrincipal({ clientId: 'fault-app', secret: 'fault-secret' });
+        keyVault.createVault('kv-faults');
+        keyVault.setSecret('kv-faults', 'plain', 'plain-value');
+        keyVault.setSecret('kv-faults', 'large', 'x'.repeat(64 * 1024));
+        // A short base delay keeps the exponential retries fast; 429s still wait for Retry-After.
+        secrets = new SecretClient(
+          'https://kv-faults.vault.azure.net',
+          new ClientSecretCredential(base.tenantId, 'fault-app', 'fault-secret'),
+          {
+            retryOptions: { retryDelayInMs: 20 },
+          },
+        );
+        // Settle the 401 challenge first, so each test sees only its own faults.
+        await secrets.getSecret('plain');
+      },
+      { inProcess: true },
+    );
 
     afterEach(function () {
       plan.clear();
-    });
-
-    after(async function () {
-      leaveSandbox?.();
-      await keyVault?.close();
-      await entra?.close();
-      await base?.close();
     });
 
     const countOf = (path: string): number => keyVault.requests.filter((r) => r.path === path).length;

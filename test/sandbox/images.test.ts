@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { startAcr, type AcrSandbox } from '../../sandbox/acr';
-import { startBase, type SandboxBase } from '../../sandbox/base';
+import type { SandboxBase } from '../../sandbox/base';
+import { sandboxSuite } from './harness';
 import { accepts } from './ports';
 import { MEDIA_TYPES, generatedLayer, pushImage, referrersTagOf } from '../../sandbox/acr/images';
 import {
@@ -79,14 +80,9 @@ describe('sandbox images: generated OCI images pushed through the ACR front', fu
   const plain = 'imagesplain';
   const withReferrers = 'imagesreferrers';
 
-  before(async function () {
-    base = await startBase();
-    acr = await startAcr(base, { registries: [plain, { name: withReferrers, referrersApi: true }] });
-  });
-
-  after(async function () {
-    await acr?.close();
-    await base?.close();
+  sandboxSuite(async (started, keep) => {
+    base = started;
+    acr = await keep(startAcr(base, { registries: [plain, { name: withReferrers, referrersApi: true }] }));
   });
 
   it("pushes a single-platform image: manifest, config and gzip'd tar layers that tar reads", async function () {

@@ -2,10 +2,11 @@ import * as assert from 'node:assert/strict';
 import { ClientSecretCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { startArm, type ArmServer } from '../../sandbox/arm';
-import { startBase, type SandboxBase } from '../../sandbox/base';
+import type { SandboxBase } from '../../sandbox/base';
 import { startEntra, type EntraServer } from '../../sandbox/entra';
 import { startKeyVault, type KeyVaultServer } from '../../sandbox/keyvault';
-import { requestThroughProxy, useSandboxInProcess } from '../../sandbox/tls/trust';
+import { requestThroughProxy } from '../../sandbox/tls/trust';
+import { sandboxSuite } from './harness';
 
 const READER = { clientId: '3c9f6a1e-0000-4000-8000-00000000beef', secret: 'reader-secret' };
 const STRANGER = { clientId: '3c9f6a1e-0000-4000-8000-00000000f00d', secret: 'stranger-secret' };
@@ -34,57 +35,45 @@ describe('sandbox Key Vault with the real @azure/keyvault-secrets client', funct
   let entra: EntraServer;
   let keyVault: KeyVaultServer;
   let arm: ArmServer;
-  let leaveSandbox: () => void;
   let reader: ClientSecretCredential;
   let stranger: ClientSecretCredential;
 
   const client = (vault: string, credential = reader): SecretClient =>
     new SecretClient(`https://${vault}.vault.azure.net`, credential);
 
-  before(async function () {
-    base = await startBase();
-    entra = await startEntra(base);
-    keyVault = await startKeyVault(base);
-    arm = await startArm(base);
-    arm.addProvider(keyVault.armProvider);
-    leaveSandbox = useSandboxInProcess(base);
+  sandboxSuite(
+    async (started, keep) => {
+      base = started;
+      entra = await keep(startEntra(base));
+      arm = await keep(startArm(base));
+      keyVault = await keep(startKeyVault(base, { arm }));
 
-    const readerPrincipal = entra.registerServicePrincipal(READER);
-    entra.registerServicePrincipal(STRANGER);
-    reader = new ClientSecretCredential(base.tenantId, READER.clientId, READER.secret);
-    stranger = new ClientSecretCredential(base.tenantId, STRANGER.clientId, STRANGER.secret);
+      const readerPrincipal = entra.registerServicePrincipal(READER);
+      entra.registerServicePrincipal(STRANGER);
+      reader = new ClientSecretCredential(base.tenantId, READER.clientId, READER.secret);
+      stranger = new ClientSecretCredential(base.tenantId, STRANGER.clientId, STRANGER.secret);
 
-    keyVault.createVault('kv-app', { model: 'rbac', allowedPrincipals: [READER.clientId] });
-    for (let i = 0; i < MANY_SECRETS; i++)
-      keyVault.setSecret('kv-app', `secret-${String(i).padStart(3, '0')}`, `value-${i}`);
-    keyVault.setSecret('kv-app', 'rotated', 'first');
-    keyVault.setSecret('kv-app', 'rotated', 'second');
-    keyVault.setSecret('kv-app', 'switched-off', 'hidden', { enabled: false });
-    keyVault.setSecret('kv-app', 'expired', 'still-served', {
-      exp: new Date(Date.now() - 86_400_000),
-      contentType: 'text/plain',
-      tags: { team: 'web' },
-    });
-    keyVault.createVault('kv-policy', {
-      model: 'accessPolicy',
-      allowedPrincipals: [readerPrincipal.objectId],
-    });
-    keyVault.setSecret('kv-policy', 'db-password', 'p0licy');
-    keyVault.createVault('kv-closed', { firewall: true });
-    keyVault.setSecret('kv-closed', 'anything', 'x');
-  });
-
-  after(async function () {
-    leaveSandbox?.();
-    await arm?.close();
-    await keyVault?.close();
-    await entra?.close();
-    await base?.close();
-  });
-
-  afterEach(function () {
-    assert.deepEqual(base.proxy.refused, [], 'no request may leave the sandbox');
-  });
+      keyVault.createVault('kv-app', { model: 'rbac', allowedPrincipals: [READER.clientId] });
+      for (let i = 0; i < MANY_SECRETS; i++)
+        keyVault.setSecret('kv-app', `secret-${String(i).padStart(3, '0')}`, `value-${i}`);
+      keyVault.setSecret('kv-app', 'rotated', 'first');
+      keyVault.setSecret('kv-app', 'rotated', 'second');
+      keyVault.setSecret('kv-app', 'switched-off', 'hidden', { enabled: false });
+      keyVault.setSecret('kv-app', 'expired', 'still-served', {
+        exp: new Date(Date.now() - 86_400_000),
+        contentType: 'text/plain',
+        tags: { team: 'web' },
+      });
+      keyVault.createVault('kv-policy', {
+        model: 'accessPolicy',
+        allowedPrincipals: [readerPrincipal.objectId],
+      });
+      keyVault.setSecret('kv-policy', 'db-password', 'p0licy');
+      keyVault.createVault('kv-closed', { firewall: true });
+      keyVault.setSecret('kv-closed', 'anything', 'x');
+    },
+    { inProcess: true },
+  );
 
   it('challenges an anonymous request with the WWW-Authenticate header of the service', async function () {
     const response = await requestThroughProxy(

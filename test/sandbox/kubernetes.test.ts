@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startBase, type SandboxBase } from '../../sandbox/base';
+import type { SandboxBase } from '../../sandbox/base';
+import { sandboxSuite } from './harness';
 import {
   kubectlSession,
   startKubernetesCluster,
@@ -132,19 +133,16 @@ describe('sandbox Kubernetes API server with real kubectl', function () {
     return kubectl.ok(['apply', '-f', file, ...args]);
   };
 
-  before(async function () {
-    base = await startBase();
-    cluster = await startKubernetesCluster({
-      tls: base.serverTls,
-      certificateAuthority: base.ca.root.certificate,
-      hostName: HOST,
-    });
+  sandboxSuite(async (started, keep) => {
+    base = started;
+    cluster = await keep(
+      startKubernetesCluster({
+        tls: base.serverTls,
+        certificateAuthority: base.ca.root.certificate,
+        hostName: HOST,
+      }),
+    );
     base.proxy.route(HOST, cluster.port);
-  });
-
-  after(async function () {
-    await cluster?.close();
-    await base?.close();
   });
 
   beforeEach(function () {
@@ -154,7 +152,6 @@ describe('sandbox Kubernetes API server with real kubectl', function () {
   afterEach(function () {
     for (const s of sessions) s.dispose();
     sessions = [];
-    assert.deepEqual(base.proxy.refused, [], 'no request may leave the sandbox');
     assert.deepEqual(cluster.controller.errors, [], 'the controller reconciles without errors');
   });
 
