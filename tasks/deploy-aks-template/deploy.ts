@@ -241,13 +241,15 @@ class Deploy {
     return { rolledBack: labels, leftCreated };
   }
 
+  /** Read for every workload at once: one after the other, they cost a deploy of many workloads seconds. */
   private async deployedImages(targets: readonly RolloutTarget[]): Promise<DeployedImage[]> {
-    const images: DeployedImage[] = [];
-    for (const { workload, applied } of targets) {
-      const pods = await currentPods(this.kubectl, workload, applied).catch(() => []);
-      images.push(...deployedImages(workload, applied, pods));
-    }
-    return images;
+    const perWorkload = await Promise.all(
+      targets.map(async ({ workload, applied }) => {
+        const pods = await currentPods(this.kubectl, workload, applied).catch(() => []);
+        return deployedImages(workload, applied, pods);
+      }),
+    );
+    return perWorkload.flat();
   }
 
   private async serviceEndpoints(): Promise<string[]> {

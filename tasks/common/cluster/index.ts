@@ -16,7 +16,7 @@ import {
   serializeKubeconfig,
   type Kubeconfig,
 } from './kubeconfig';
-import { installKubectl } from './kubectlInstall';
+import { findLocalKubectl, installKubectl } from './kubectlInstall';
 import { serviceConnectionKubeconfig } from './serviceConnection';
 import { fetchServerVersion } from './serverVersion';
 
@@ -54,9 +54,13 @@ export async function connectToCluster(
 ): Promise<ClusterAccess> {
   const kubeconfig = await clusterKubeconfig(connection);
   const context = currentContext(kubeconfig);
-  const serverVersion = await fetchServerVersion(context);
+  // Both are round trips (HTTPS, a kubectl process) that need nothing from each other.
+  const [serverVersion, local] = await Promise.all([
+    fetchServerVersion(context),
+    options.kubectlVersion.kind === 'auto' ? findLocalKubectl() : Promise.resolve(undefined),
+  ]);
   if (serverVersion === undefined) console.log(loc('ClusterVersionUnknown', context.server));
-  const kubectl = await installKubectl(options.kubectlVersion, serverVersion);
+  const kubectl = await installKubectl(options.kubectlVersion, serverVersion, local);
 
   const tempDirectory = agentTempDirectory();
   const kubeconfigPath = path.join(tempDirectory, `kubeconfig-${crypto.randomUUID()}`);

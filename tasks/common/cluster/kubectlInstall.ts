@@ -79,12 +79,15 @@ export function chooseKubectl(
   }
 }
 
-/** The path of the kubectl to use, downloaded and cached when the choice says so. */
+/**
+ * The path of the kubectl to use, downloaded and cached when the choice says so. `local` is what
+ * findLocalKubectl found, for `auto` (the caller runs it while the server's version is fetched).
+ */
 export async function installKubectl(
   wanted: KubectlVersion,
   serverVersion: string | undefined,
+  local: LocalKubectl | undefined,
 ): Promise<{ path: string; version: string }> {
-  const local = wanted.kind === 'auto' ? await findLocalKubectl() : undefined;
   const choice = chooseKubectl(wanted, local, serverVersion);
   if (local !== undefined) {
     if (choice.kind === 'local')
