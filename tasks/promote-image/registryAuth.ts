@@ -1,5 +1,5 @@
 import { chooseAuthMethod, challengeScopes, parseChallenges, type AuthMethod } from './challenge';
-import { readLimited, send, statusError, type HttpSettings } from './registryHttp';
+import { readWhole, send, statusError, type HttpSettings } from './registryHttp';
 
 /** What one side of a promotion may authenticate with. */
 export interface RegistryCredentials {
@@ -171,14 +171,18 @@ export class RegistryAuthenticator {
       headers,
       ...(form === undefined ? {} : { body: () => Buffer.from(form.toString()) }),
     };
-    const response = await send(this.http, spec);
+    const { response, bytes } = await readWhole(
+      this.http,
+      url,
+      () => send(this.http, spec),
+      TOKEN_ANSWER_LIMIT,
+    );
     if (response.statusCode === 401 || response.statusCode === 403) {
       await response.body.dump();
       throw new RegistryAuthError(this.registry, stage, response.statusCode, scopes);
     }
-    if (response.statusCode !== 200) throw await statusError(spec, response);
-    const text = (await readLimited(response.body, TOKEN_ANSWER_LIMIT)).toString('utf8');
-    return JSON.parse(text) as Record<string, unknown>;
+    if (bytes === undefined) throw await statusError(spec, response);
+    return JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
   }
 
   private tokenFrom(answer: Record<string, unknown>, fields: readonly string[]): Token {

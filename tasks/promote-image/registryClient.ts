@@ -3,7 +3,7 @@ import { MANIFEST_ACCEPT, MEDIA_TYPES, sha256Of, type Descriptor, type RawManife
 import { RegistryAuthenticator, type RegistryCredentials } from './registryAuth';
 import {
   headerOf,
-  readLimited,
+  readWhole,
   send,
   sendOnce,
   statusError,
@@ -78,13 +78,12 @@ export class RegistryClient {
       url: `${this.origin}/v2/${repository}/manifests/${reference}`,
       headers: { accept: MANIFEST_ACCEPT },
     };
-    const response = await this.request(spec, [pullScope(repository)], repository, 'pull');
+    const { response, bytes } = await this.requestWhole(spec, [pullScope(repository)], repository, 'pull');
     if (response.statusCode === 404) {
       await response.body.dump();
       return undefined;
     }
-    if (response.statusCode !== 200) throw await statusError(spec, response);
-    const bytes = await readLimited(response.body, MANIFEST_LIMIT);
+    if (bytes === undefined) throw await statusError(spec, response);
     const digest = sha256Of(bytes);
     const served = headerOf(response.headers, 'docker-content-digest');
     if (served !== undefined && served.startsWith('sha256:') && served !== digest)
@@ -214,11 +213,9 @@ export class RegistryClient {
       url: `${this.origin}/v2/${repository}/referrers/${digest}`,
       headers: { accept: MEDIA_TYPES.ociIndex },
     };
-    const response = await this.request(spec, [pullScope(repository)], repository, 'pull');
-    if (response.statusCode === 200) {
-      const index = JSON.parse((await readLimited(response.body, MANIFEST_LIMIT)).toString('utf8')) as {
-        manifests?: Descriptor[];
-      };
+    const { response, bytes } = await this.requestWhole(spec, [pullScope(repository)], repository, 'pull');
+    if (bytes !== undefined) {
+      const index = JSON.parse(bytes.toString('utf8')) as { manifests?: Descriptor[] };
       return { source: 'api', manifests: index.manifests ?? [] };
     }
     if (response.statusCode !== 404) throw await statusError(spec, response);
@@ -235,15 +232,13 @@ export class RegistryClient {
     let next: string | undefined = `${this.origin}/v2/${repository}/tags/list?n=1000`;
     while (next !== undefined) {
       const spec: HttpRequest = { method: 'GET', url: next };
-      const response = await this.request(spec, [pullScope(repository)], repository, 'pull');
+      const { response, bytes } = await this.requestWhole(spec, [pullScope(repository)], repository, 'pull');
       if (response.statusCode === 404) {
         await response.body.dump();
         return tags;
       }
-      if (response.statusCode !== 200) throw await statusError(spec, response);
-      const page = JSON.parse((await readLimited(response.body, MANIFEST_LIMIT)).toString('utf8')) as {
-        tags?: string[] | null;
-      };
+      if (bytes === undefined) throw await statusError(spec, response);
+      const page = JSON.parse(bytes.toString('utf8')) as { tags?: string[] | null };
       tags.push(...(page.tags ?? []));
       const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(headerOf(response.headers, 'link') ?? '')?.[1];
       next = link === undefined ? undefined : new URL(link, this.origin).href;
@@ -303,6 +298,21 @@ export class RegistryClient {
     } catch {
       // nothing to do
     }
+  }
+
+  /** `request`, then a 200 answer read whole; a body cut off mid-way is asked for again (readWhole). */
+  private requestWhole(
+    spec: HttpRequest,
+    scopes: readonly string[],
+    repository: string,
+    action: RegistryAction,
+  ): Promise<{ readonly response: HttpResponse; readonly bytes?: Buffer }> {
+    return readWhole(
+      this.http,
+      spec.url,
+      () => this.request(spec, scopes, repository, action),
+      MANIFEST_LIMIT,
+    );
   }
 
   /**

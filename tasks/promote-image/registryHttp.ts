@@ -113,6 +113,49 @@ export async function send(settings: HttpSettings, spec: HttpRequest): Promise<H
   );
 }
 
+/** Carries a failure that `send` has already retried past the outer retry loop of readWhole. */
+class AlreadyRetried extends Error {
+  constructor(readonly original: unknown) {
+    super('already retried');
+    this.name = 'AlreadyRetried';
+  }
+}
+
+/**
+ * Sends (through `sendIt`, which retries until the headers arrive) and reads a small 200 answer
+ * whole: a manifest, a token answer, a referrers index. A body cut off after its headers (a reset,
+ * a short read) is not something `send` can see, so the whole exchange is tried again here, with
+ * the same policy. Failures of `sendIt` itself are not tried again: its own retries are spent.
+ * Answers other than 200 come back unread, for the caller to judge.
+ */
+export async function readWhole(
+  settings: HttpSettings,
+  url: string,
+  sendIt: () => Promise<HttpResponse>,
+  limit: number,
+): Promise<{ readonly response: HttpResponse; readonly bytes?: Buffer }> {
+  try {
+    return await withRetries(
+      async () => {
+        let response: HttpResponse;
+        try {
+          response = await sendIt();
+        } catch (error: unknown) {
+          // No code and no status: retry.ts judges it fatal and rethrows it at once.
+          throw new AlreadyRetried(error);
+        }
+        if (response.statusCode !== 200) return { response };
+        return { response, bytes: await readLimited(response.body, limit) };
+      },
+      { host: new URL(url).host },
+      settings.retry,
+      settings.retryHooks,
+    );
+  } catch (error: unknown) {
+    throw error instanceof AlreadyRetried ? error.original : error;
+  }
+}
+
 /** Reads (at most 64 KiB of) an error answer into an HttpStatusError. */
 export async function statusError(spec: HttpRequest, response: HttpResponse): Promise<HttpStatusError> {
   let code: string | undefined;
