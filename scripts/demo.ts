@@ -120,7 +120,7 @@ const RESULT_LABEL: Readonly<Record<StepResult, string>> = {
 const TITLE_WIDTH = 56;
 const DETAIL_INDENT = ' '.repeat(13);
 /** Detail lines wrap at this width (the timeline's own width is 84). */
-const LINE_WIDTH = 132;
+const LINE_WIDTH = 140;
 
 /** Splits `text` at spaces into lines of at most `width` characters (a longer word stays whole). */
 export function wrapText(text: string, width: number): string[] {
