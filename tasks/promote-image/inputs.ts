@@ -59,11 +59,7 @@ export function readInputs(): PromoteImageInputs {
   const targetRegistry = loginServerOf('targetRegistry', input.required('targetRegistry'));
   const image = sourceImageOf(input.required('image'), sourceRegistry);
   const repository = targetRepositoryOf(input.optional('targetRepository') ?? image.repository);
-  const tags = input.lines('targetTags');
-  for (const tag of tags) {
-    if (!isValidTag(tag)) throw userError('InvalidTargetTag', tag);
-  }
-  if (new Set(tags).size !== tags.length) throw userError('DuplicateTargetTag');
+  const tags = targetTagsOf(input.lines('targetTags'), image);
 
   return {
     source: { connection: sourceConnection, registry: sourceRegistry, image },
@@ -71,7 +67,7 @@ export function readInputs(): PromoteImageInputs {
       connection: targetConnection,
       registry: targetRegistry,
       repository,
-      tags: tags.length > 0 ? tags : image.tag === undefined ? [] : [image.tag],
+      tags,
     },
     method: input.choice('method', PROMOTION_METHODS, 'copy'),
     includeReferrers: input.boolean('includeReferrers', true),
@@ -115,4 +111,17 @@ function targetRepositoryOf(value: string): string {
     if (error instanceof ImageReferenceError) throw userError('InvalidTargetRepository', value);
     throw error;
   }
+}
+
+/**
+ * The tags to set in the target: the `targetTags` lines, or else the source's own tag; none when a
+ * digest is promoted without tags.
+ */
+export function targetTagsOf(lines: readonly string[], image: ImageReference): readonly string[] {
+  for (const tag of lines) {
+    if (!isValidTag(tag)) throw userError('InvalidTargetTag', tag);
+  }
+  if (new Set(lines).size !== lines.length) throw userError('DuplicateTargetTag');
+  if (lines.length > 0) return lines;
+  return image.tag === undefined ? [] : [image.tag];
 }
