@@ -1,7 +1,9 @@
 // npm run campaign -- keyVault [--seeds N] [--first S] [--max-secrets M] [--fault-rate R]
+// npm run campaign -- promote [--seeds N] [--first S] [--fault-rate R]
 // Long fault campaigns, kept out of `npm test`; each prints one line per run and exits 1 on a finding.
 import { parseArgs } from 'node:util';
 import { runKeyVaultCampaign, summarizeCampaign, type RunReport } from './keyVaultCampaign';
+import { runPromoteCampaign } from './promoteCampaign';
 
 interface Arguments {
   readonly campaign: string;
@@ -38,7 +40,8 @@ function parseArguments(argv: readonly string[]): Arguments {
     maxSecrets: number('max-secrets', 120, 0, 2_000),
     faultRate: number('fault-rate', 0.1, 0, 1),
   };
-  if (campaign !== 'keyVault') throw new Error(`no campaign named "${campaign}"; the campaigns: keyVault`);
+  if (campaign !== 'keyVault' && campaign !== 'promote')
+    throw new Error(`no campaign named "${campaign}"; the campaigns: keyVault, promote`);
   return parsed;
 }
 
@@ -57,12 +60,15 @@ function printReport(report: RunReport): void {
 async function main(): Promise<void> {
   const args = parseArguments(process.argv.slice(2));
   const seeds = Array.from({ length: args.seeds }, (_, i) => args.first + i);
-  const reports = await runKeyVaultCampaign({
-    seeds,
-    maxSecrets: args.maxSecrets,
-    faultRate: args.faultRate,
-    onRun: printReport,
-  });
+  const reports =
+    args.campaign === 'promote'
+      ? await runPromoteCampaign({ seeds, faultRate: args.faultRate, onRun: printReport })
+      : await runKeyVaultCampaign({
+          seeds,
+          maxSecrets: args.maxSecrets,
+          faultRate: args.faultRate,
+          onRun: printReport,
+        });
   const failed = reports.filter((report) => report.findings.length > 0);
   const summary = summarizeCampaign(reports);
   console.log(
