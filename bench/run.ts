@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   },
   keyVault: benchKeyVault,
   acceptance: async () => (await import('./acceptance')).benchAcceptance(),
+  promote: async () => (await import('./promote')).benchPromote(),
   deploy: async () => (await import('./deploy')).benchDeploy(),
 };
 
