@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as tl from 'azure-pipelines-task-lib/task';
 import { ImageNotFoundError, TagConflictError } from '../../tasks/promote-image/copy';
 import { explainCopyError, type CopySides } from '../../tasks/promote-image/copyErrors';
 import { UnsupportedManifestError } from '../../tasks/promote-image/manifests';
@@ -16,12 +17,22 @@ const SIDES: CopySides = {
 const A = `sha256:${'a'.repeat(64)}`;
 const B = `sha256:${'b'.repeat(64)}`;
 
-/** Without a resource file tl.loc answers `Key param param…`: tests read the key and parameters. */
 function explained(error: unknown, sides: CopySides = SIDES): string | undefined {
   return explainCopyError(error, sides)?.message;
 }
 
 describe('PromoteImage copy error messages', () => {
+  // Messages read as `Key param param…`, so the tests check key and parameters whatever resource
+  // files other test files loaded into task-lib in this process.
+  const taskLib = tl as { loc: (key: string, ...params: unknown[]) => string };
+  const realLoc = taskLib.loc;
+  before(() => {
+    taskLib.loc = (key, ...params) => [key, ...params.map(String)].join(' ');
+  });
+  after(() => {
+    taskLib.loc = realLoc;
+  });
+
   it('names the tags that would move and both digests', () => {
     const error = new TagConflictError('contosoprod.azurecr.io', 'team/web', [
       { tag: 'prod', current: B, promoted: A },
