@@ -11,7 +11,6 @@ import {
   shippedTaskManifest,
   taskFolders,
   writeJson,
-  type TaskManifest,
 } from './layout';
 
 /** What the pre-job handler runs: the same bundle, told which phase it is in. */

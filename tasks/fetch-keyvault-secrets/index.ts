@@ -1,5 +1,4 @@
 import * as path from 'node:path';
-import * as tl from 'azure-pipelines-task-lib/task';
 import { loc } from './messages';
 import { ConcurrencyLimit } from '../common/concurrency';
 import { runTask } from '../common/taskRunner';

@@ -105,7 +105,16 @@ export function parseSecretSelection(items: readonly string[]): SecretSelection 
  * Names the agent owns: the predefined variables (`System.AccessToken`, `Build.SourceBranch`, …),
  * some read-only, all meaning something to other tasks.
  */
-const RESERVED_PREFIXES = ['system.', 'agent.', 'build.', 'release.', 'pipeline.', 'environment.', 'resources.', 'task.'];
+const RESERVED_PREFIXES = [
+  'system.',
+  'agent.',
+  'build.',
+  'release.',
+  'pipeline.',
+  'environment.',
+  'resources.',
+  'task.',
+];
 
 export function isReservedVariableName(name: string): boolean {
   const lower = name.toLowerCase();

@@ -53,7 +53,12 @@ export function explainKeyVaultError(
     return userError('KeyVaultForbidden', vaultName, errorCodeOrStatus(codes, 403));
   }
   if (e.name === 'RestError' && e.statusCode !== undefined) {
-    return userError('KeyVaultRequestFailed', vaultName, e.statusCode, errorCodeOrStatus(codes, e.statusCode));
+    return userError(
+      'KeyVaultRequestFailed',
+      vaultName,
+      e.statusCode,
+      errorCodeOrStatus(codes, e.statusCode),
+    );
   }
   return error;
 }

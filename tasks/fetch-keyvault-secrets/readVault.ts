@@ -38,7 +38,10 @@ export interface ReadOptions {
  * lower `limit` and successes raise it again, so a busy vault is asked less often rather than
  * given up on.
  */
-export function createSecretClient(inputs: FetchKeyVaultSecretsInputs, limit: ConcurrencyLimit): SecretClient {
+export function createSecretClient(
+  inputs: FetchKeyVaultSecretsInputs,
+  limit: ConcurrencyLimit,
+): SecretClient {
   return new SecretClient(
     inputs.vaultUrl,
     createCredential(inputs.connection),
@@ -76,7 +79,11 @@ function skipReasonOfFailure(error: unknown): SkipReason | undefined {
 }
 
 /** Fetches one secret and registers its value with the agent the moment it arrives. */
-async function getAndRegister(client: SecretReader, name: string, abortSignal: AbortSignal): Promise<KeyVaultSecret> {
+async function getAndRegister(
+  client: SecretReader,
+  name: string,
+  abortSignal: AbortSignal,
+): Promise<KeyVaultSecret> {
   const secret = await client.getSecret(name, { abortSignal });
   if (secret.value !== undefined) registerSecret(secret.value);
   return secret;
@@ -191,9 +198,16 @@ export async function readNamedSecrets(
  * error body is put back on the error: the pager drops it, and its code is what tells an RBAC
  * refusal from an access-policy or firewall one.
  */
-async function* listPages(client: SecretReader, abortSignal: AbortSignal): AsyncGenerator<SecretProperties[]> {
+async function* listPages(
+  client: SecretReader,
+  abortSignal: AbortSignal,
+): AsyncGenerator<SecretProperties[]> {
   let errorBody: unknown;
-  const onResponse = (response: { status: number; parsedBody?: unknown; bodyAsText?: string | null }): void => {
+  const onResponse = (response: {
+    status: number;
+    parsedBody?: unknown;
+    bodyAsText?: string | null;
+  }): void => {
     if (response.status >= 400) errorBody = response.parsedBody ?? parseJson(response.bodyAsText);
   };
   try {

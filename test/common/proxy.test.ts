@@ -27,7 +27,9 @@ const agentConfig = (proxyUrl: string, username = '', password = '', bypass: str
 
 describe('toAgentProxy', () => {
   it('reads the agent proxy, its credentials and its bypass expressions', () => {
-    const proxy = toAgentProxy(agentConfig('http://proxy.contoso.com:8080', 'user', 'pw', ['\\.internal\\.contoso\\.com']));
+    const proxy = toAgentProxy(
+      agentConfig('http://proxy.contoso.com:8080', 'user', 'pw', ['\\.internal\\.contoso\\.com']),
+    );
     assert.equal(proxy?.url, 'http://proxy.contoso.com:8080');
     assert.equal(proxy?.username, 'user');
     assert.equal(proxy?.password, 'pw');
@@ -36,7 +38,10 @@ describe('toAgentProxy', () => {
 
   it('takes credentials written into the proxy URL and keeps them out of the URL it gives', () => {
     const proxy = toAgentProxy(agentConfig('http://us%40r:p%3Aw@proxy.contoso.com:3128'));
-    assert.deepEqual([proxy?.url, proxy?.username, proxy?.password], ['http://proxy.contoso.com:3128', 'us@r', 'p:w']);
+    assert.deepEqual(
+      [proxy?.url, proxy?.username, proxy?.password],
+      ['http://proxy.contoso.com:3128', 'us@r', 'p:w'],
+    );
   });
 
   it('skips a bypass entry that is not a valid expression', () => {
@@ -50,13 +55,18 @@ describe('toAgentProxy', () => {
 
 describe('the proxy adapters', () => {
   const network: AgentNetwork = {
-    proxy: toAgentProxy(agentConfig('http://proxy.contoso.com:8080', 'user', 'p@ss', ['internal\\.contoso\\.com'])),
+    proxy: toAgentProxy(
+      agentConfig('http://proxy.contoso.com:8080', 'user', 'p@ss', ['internal\\.contoso\\.com']),
+    ),
     caFile: undefined,
   };
 
   it('bypasses the proxy for URLs the agent bypasses it for', () => {
     assert.equal(agentProxyFor('https://aks.internal.contoso.com/api', network), undefined);
-    assert.equal(agentProxyFor('https://contoso-kv.vault.azure.net/', network)?.url, 'http://proxy.contoso.com:8080');
+    assert.equal(
+      agentProxyFor('https://contoso-kv.vault.azure.net/', network)?.url,
+      'http://proxy.contoso.com:8080',
+    );
   });
 
   it('gives the Azure SDK its proxy settings with credentials, none for a bypassed URL', () => {
@@ -81,7 +91,10 @@ describe('the proxy adapters', () => {
   });
 
   it('leaves a child process the environment’s own proxy variables when the agent has none', () => {
-    assert.deepEqual(childProcessProxyEnvironment(['https://x.example'], { proxy: undefined, caFile: undefined }), {});
+    assert.deepEqual(
+      childProcessProxyEnvironment(['https://x.example'], { proxy: undefined, caFile: undefined }),
+      {},
+    );
   });
 });
 

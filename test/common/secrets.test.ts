@@ -8,7 +8,10 @@ describe('secretForms', () => {
 
   it('gives every line of a multi-line value and its JSON-escaped form, never a multi-line form', () => {
     const forms = secretForms('line-one\nline-two\r\n  line-three  ');
-    assert.deepEqual(forms.sort(), ['line-one', 'line-one\\nline-two\\r\\n  line-three  ', 'line-three', 'line-two'].sort());
+    assert.deepEqual(
+      forms.sort(),
+      ['line-one', 'line-one\\nline-two\\r\\n  line-three  ', 'line-three', 'line-two'].sort(),
+    );
   });
 
   it('splits lines at a lone carriage return too', () => {
@@ -37,7 +40,11 @@ describe('secretForms', () => {
     ].join('\n');
     const forms = secretForms(pem);
     assert.ok(forms.includes('MIIEprivateKeyLineOne') && forms.includes('MIIEprivateKeyLineTwo'));
-    for (const publicLine of ['MIIBcertificateLineOne', '-----BEGIN CERTIFICATE-----', '-----END PRIVATE KEY-----'])
+    for (const publicLine of [
+      'MIIBcertificateLineOne',
+      '-----BEGIN CERTIFICATE-----',
+      '-----END PRIVATE KEY-----',
+    ])
       assert.ok(!forms.includes(publicLine), publicLine);
   });
 

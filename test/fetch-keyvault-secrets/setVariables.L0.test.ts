@@ -198,7 +198,13 @@ describe('FetchKeyVaultSecrets (L0)', () => {
       .split(/\r?\n/)
       .filter((line) => line.startsWith('##vso[task.setsecret]'))
       .map((line) => line.slice('##vso[task.setsecret]'.length));
-    for (const publicText of ['MIIBpublicCertificateLine', '-----BEGIN CERTIFICATE-----', '-----END PRIVATE KEY-----', 'svc-deploy', 'westeurope'])
+    for (const publicText of [
+      'MIIBpublicCertificateLine',
+      '-----BEGIN CERTIFICATE-----',
+      '-----END PRIVATE KEY-----',
+      'svc-deploy',
+      'westeurope',
+    ])
       assert.ok(!registered.includes(publicText), `${publicText} is not masked`);
     assert.equal(secretVariables(result).get('tls-key'), pem);
   });
@@ -227,7 +233,8 @@ describe('FetchKeyVaultSecrets (L0)', () => {
 
   it('gives the SDK the vault URL from the cloud’s suffix and our retry policy in place of its own', async () => {
     const result = await run({ secrets: 'a-b' }, { secrets: [{ name: 'a-b', value: 'v' }] });
-    const constructed = recordedKeyVaultCalls(result.stdout).find((c) => c.call === 'constructor')?.detail as {
+    const constructed = recordedKeyVaultCalls(result.stdout).find((c) => c.call === 'constructor')
+      ?.detail as {
       vaultUrl: string;
       options: { retryOptions: { maxRetries: number }; additionalPolicies: { policy: { name: string } }[] };
     };
