@@ -76,7 +76,9 @@ export async function bundleTasks(options: BundleOptions = {}): Promise<void> {
   for (const file of ['vss-extension.json', 'overview.md', 'LICENSE', 'CHANGELOG.md']) {
     fs.copyFileSync(path.join(REPO_ROOT, file), path.join(outDir, file));
   }
-  fs.cpSync(path.join(REPO_ROOT, 'images'), path.join(outDir, 'images'), { recursive: true });
+  // images/ for the Marketplace page; schemas/ so editors can point at the checks file's schema.
+  for (const folder of ['images', 'schemas'])
+    fs.cpSync(path.join(REPO_ROOT, folder), path.join(outDir, folder), { recursive: true });
 }
 
 if (require.main === module) {

@@ -34,6 +34,16 @@ describe('the packaged extension (vsix)', function () {
     devZip = await open(packageExtension({ dev: true }));
   });
 
+  it('ships the Marketplace page with every picture it shows, and the checks file schema', async () => {
+    const overview = await publicZip.file('overview.md')?.async('string');
+    assert.ok(overview !== undefined, 'overview.md is in the vsix');
+    const pictures = [...overview.matchAll(/\]\((images\/[^)\s]+)\)/g)].map((match) => match[1]!);
+    assert.ok(pictures.length > 0, 'overview.md shows pictures');
+    for (const picture of pictures) assert.ok(publicZip.file(picture), `${picture} is in the vsix`);
+    const schema = await json<{ $schema?: string }>(publicZip, 'schemas/checks.schema.json');
+    assert.ok(schema.$schema !== undefined);
+  });
+
   it('is named after publisher, id and version', () => {
     assert.equal(path.basename(publicPath), `aks-delivery.aks-delivery-${version}.vsix`);
   });
