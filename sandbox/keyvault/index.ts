@@ -13,6 +13,7 @@ import {
 } from '../httpsServer';
 import type { AccessTokenClaims } from '../entra/accessTokens';
 import type { SandboxService, ServiceOptions } from '../service';
+import { decodeJwt } from '../jwt';
 
 export const KEY_VAULT_HOST_SUFFIX = 'vault.azure.net';
 export const KEY_VAULT_AUDIENCE = 'https://vault.azure.net';
@@ -549,14 +550,8 @@ function sendSecretNotFound(response: ServerResponse, nameOrId: string): void {
 }
 
 function audienceOf(authorization: string): string | undefined {
-  const payload = authorization.replace(/^Bearer\s+/i, '').split('.')[1];
-  if (payload === undefined) return undefined;
-  try {
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { aud?: unknown };
-    return typeof claims.aud === 'string' ? claims.aud : undefined;
-  } catch {
-    return undefined;
-  }
+  const aud = decodeJwt(authorization.replace(/^Bearer\s+/i, ''))?.payload['aud'];
+  return typeof aud === 'string' ? aud : undefined;
 }
 
 // --- ARM ----------------------------------------------------------------------------------------
