@@ -1,5 +1,6 @@
 // The script the mock runner starts for every L0 run: it applies the scenario from L0_SCENARIO,
 // then runs the task (or the scenario's entry) with the mocked task-lib.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { agentEnvironment } from '../../scripts/agentEnvironment';
@@ -7,10 +8,13 @@ import type { L0Scenario } from './l0';
 
 const scenario = JSON.parse(process.env['L0_SCENARIO'] ?? '{}') as L0Scenario;
 // task-lib moves ENDPOINT_AUTH_* into its vault when it loads, so they must be set before that.
-// Agent.TempDirectory also keeps task-lib's vault key (.taskkey) out of the working tree.
+// A temp folder per run keeps task-lib's vault key (.taskkey) out of the working tree, and away
+// from L0 runs in other processes, which would overwrite it.
+const agentTemp = fs.mkdtempSync(path.join(os.tmpdir(), 'l0-agent-'));
+process.on('exit', () => fs.rmSync(agentTemp, { recursive: true, force: true }));
 Object.assign(
   process.env,
-  { AGENT_TEMPDIRECTORY: os.tmpdir() },
+  { AGENT_TEMPDIRECTORY: agentTemp },
   agentEnvironment({ endpoints: scenario.endpoints, variables: scenario.variables }),
   scenario.env ?? {},
 );
