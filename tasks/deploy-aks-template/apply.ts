@@ -1,6 +1,7 @@
 import { userError } from './messages';
 import { FIELD_MANAGER, type Kubectl } from './kubectl';
 import type { JsonObject, KubernetesObject, Manifest } from './kubernetesObject';
+import { addressKey, addressOf, lookUp, namespaceAddress, type ObjectAddress } from './lookup';
 import { workloadChange, workloadKind, type Workload, type WorkloadChange } from './workloads';
 
 /** A workload of this run: its manifest, and the object as the cluster had it before and after the apply. */
@@ -24,31 +25,52 @@ export function workloadManifests(
   });
 }
 
-/**
- * Fails naming the first namespace the run needs that is neither in the cluster nor defined by a
- * Namespace manifest of this run: kubectl would otherwise fail object by object, after applying some.
- */
-export async function checkNamespacesExist(kubectl: Kubectl, mustExist: readonly string[]): Promise<void> {
-  for (const namespace of mustExist) {
-    if ((await kubectl.get('Namespace', namespace, undefined)) === undefined)
-      throw userError('NamespaceNotFound', namespace);
-  }
+/** A workload of this run and the object as the cluster has it before the apply (undefined: none yet). */
+export interface WorkloadBefore {
+  readonly workload: Workload;
+  readonly manifest: KubernetesObject;
+  readonly before: JsonObject | undefined;
 }
 
-/** Each workload as the cluster has it now; undefined for one that does not exist. */
-export function readWorkloads(
+/**
+ * What the deploy must know before it applies, read in one kubectl process: whether each namespace
+ * the run needs and does not define exists, and each workload as it is now. Fails naming the first
+ * namespace that does not exist, before anything is applied: kubectl would otherwise fail object by
+ * object, after applying some.
+ */
+export async function readBeforeApply(
   kubectl: Kubectl,
-  workloads: readonly { workload: Workload }[],
-): Promise<(JsonObject | undefined)[]> {
-  return Promise.all(
-    workloads.map(({ workload }) => kubectl.get(workload.kind, workload.name, workload.namespace)),
-  );
+  lookupFile: string,
+  mustExist: readonly string[],
+  workloads: readonly { workload: Workload; manifest: KubernetesObject }[],
+): Promise<WorkloadBefore[]> {
+  const found = await lookUp(kubectl, lookupFile, [
+    ...mustExist.map(namespaceAddress),
+    ...workloads.map(({ manifest }) => workloadAddress(manifest)),
+  ]);
+  const missing = mustExist.find((namespace) => !found.has(addressKey(namespaceAddress(namespace))));
+  if (missing !== undefined) throw userError('NamespaceNotFound', missing);
+  return workloads.map((workload) => ({
+    ...workload,
+    before: found.get(addressKey(workloadAddress(workload.manifest))),
+  }));
+}
+
+function workloadAddress(manifest: KubernetesObject): ObjectAddress {
+  return {
+    apiVersion: manifest.apiVersion,
+    kind: manifest.kind,
+    name: manifest.metadata.name,
+    namespace: manifest.metadata.namespace ?? 'default',
+  };
 }
 
 export interface ApplyRequest {
   readonly file: string;
-  readonly manifests: readonly Manifest[];
+  readonly workloads: readonly WorkloadBefore[];
   readonly forceConflicts: boolean;
+  /** Where the workloads are listed for reading them again after a failed apply. */
+  readonly lookupFile: string;
 }
 
 export interface ApplyResult {
@@ -60,37 +82,51 @@ export interface ApplyResult {
 }
 
 /**
- * Server-side apply under our field manager, with every workload read before and after, so that
- * "changed by this run" is known from the pod templates (see workloadChange). A failed apply is
- * returned, not thrown, with the workloads read after it: kubectl applies object by object, so it may
- * have changed some before it failed, and a rollback needs to know which.
+ * Server-side apply under our field manager, the workloads as the cluster had them before (see
+ * readBeforeApply) compared with the objects the apply returns, so that "changed by this run" is
+ * known from the pod templates (see workloadChange). A failed apply is returned, not thrown, with the
+ * workloads read again after it: kubectl applies object by object, so it may have changed some
+ * before it failed, and a rollback needs to know which.
  */
 export async function applyManifests(kubectl: Kubectl, request: ApplyRequest): Promise<ApplyResult> {
-  const workloads = workloadManifests(request.manifests);
-  const before = await readWorkloads(kubectl, workloads);
+  const { workloads } = request;
   let lines: string[] = [];
   let error: Error | undefined;
+  let after: Map<string, JsonObject> | undefined;
   try {
-    lines = await kubectl.apply([request.file], {
+    const applied = await kubectl.applyReturningObjects([request.file], {
       serverSide: true,
       fieldManager: FIELD_MANAGER,
       forceConflicts: request.forceConflicts,
-      dryRun: undefined,
     });
+    lines = applied.lines;
+    after = new Map(
+      applied.objects.flatMap((object) => {
+        const address = addressOf(object);
+        return address === undefined ? [] : [[addressKey(address), object] as const];
+      }),
+    );
   } catch (applyError: unknown) {
     error = applyError instanceof Error ? applyError : new Error(String(applyError));
   }
-  const after = await readWorkloads(kubectl, workloads);
+  const keys = workloads.map(({ manifest }) => addressKey(workloadAddress(manifest)));
+  const returned = after;
+  // A failed apply returned nothing, and what kubectl applied before it failed must be read.
+  const read =
+    returned !== undefined && keys.every((key) => returned.has(key))
+      ? returned
+      : await lookUp(
+          kubectl,
+          request.lookupFile,
+          workloads.map(({ manifest }) => workloadAddress(manifest)),
+        );
   return {
     lines,
     error,
-    workloads: workloads.map(({ workload, manifest }, index) => ({
-      workload,
-      manifest,
-      before: before[index],
-      after: after[index],
-      change: workloadChange(before[index], after[index]),
-    })),
+    workloads: workloads.map(({ workload, manifest, before }, index) => {
+      const current = read.get(keys[index] ?? '');
+      return { workload, manifest, before, after: current, change: workloadChange(before, current) };
+    }),
   };
 }
 

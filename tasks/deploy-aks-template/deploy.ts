@@ -4,15 +4,23 @@ import type { ClusterAccess, ClusterConnection, KubectlVersion } from '../common
 import { firstLine } from '../common/errors';
 import { loc } from './messages';
 import type { RunInfo } from './annotations';
-import { applyManifests, checkNamespacesExist, dryRun, type AppliedWorkload } from './apply';
+import {
+  applyManifests,
+  dryRun,
+  readBeforeApply,
+  workloadManifests,
+  type AppliedWorkload,
+  type WorkloadBefore,
+} from './apply';
 import { printDiagnostics } from './diagnostics';
 import type { DeployAksTemplateInputs } from './inputs';
 import { FIELD_MANAGER, type Kubectl } from './kubectl';
-import { describeObject } from './kubernetesObject';
+import { describeObject, type JsonObject, type KubernetesObject } from './kubernetesObject';
 import {
   deployedImages,
   expectsEndpoint,
   formatDeployedImages,
+  readEndpointObjects,
   waitForEndpoints,
   type DeployedImage,
 } from './outputs';
@@ -81,9 +89,14 @@ export async function execute(request: DeployRequest, host: DeployHost): Promise
   const access = await host.connect(request.cluster, { kubectlVersion: request.kubectlVersion });
   try {
     const kubectl = host.kubectl(access);
-    await checkNamespacesExist(kubectl, rendered.namespaces.mustExist);
+    const workloads = await readBeforeApply(
+      kubectl,
+      path.join(directory, 'lookup.json'),
+      rendered.namespaces.mustExist,
+      request.dryRun ? [] : workloadManifests(rendered.manifests),
+    );
     const deploy = new Deploy(request, host, kubectl, rendered, directory, access.serverUrl);
-    await (request.dryRun ? deploy.dryRun(written.manifests) : deploy.apply(written.manifests));
+    await (request.dryRun ? deploy.dryRun(written.manifests) : deploy.apply(written.manifests, workloads));
   } finally {
     await access.dispose();
   }
@@ -119,13 +132,14 @@ class Deploy {
     });
   }
 
-  async apply(file: string): Promise<void> {
+  async apply(file: string, workloads: readonly WorkloadBefore[]): Promise<void> {
     const { host, request, kubectl } = this;
     host.log(loc('Applying', this.rendered.manifests.length, FIELD_MANAGER));
     const applied = await applyManifests(kubectl, {
       file,
-      manifests: this.rendered.manifests,
+      workloads,
       forceConflicts: request.forceConflicts,
+      lookupFile: path.join(this.directory, 'lookup.json'),
     });
     for (const line of applied.lines) host.log(line);
     for (const { workload, change } of applied.workloads)
@@ -138,6 +152,17 @@ class Deploy {
       workload,
       applied: after,
     }));
+    // What the outputs need is read while the rollouts run, each as soon as it can be: the endpoint
+    // objects once (an Ingress host or a standing load balancer's address needs no wait), and each
+    // workload's pods the moment its own rollout finished. Reported only once every rollout finished.
+    const endpointObjects = this.rendered.manifests.map(({ object }) => object).filter(expectsEndpoint);
+    const firstEndpointRead =
+      failure === undefined && endpointObjects.length > 0
+        ? readEndpointObjects(kubectl, endpointObjects, this.endpointsLookupFile)
+        : undefined;
+    // Awaited later; without a handler now, a failure that comes during the rollouts would be unhandled.
+    firstEndpointRead?.catch(() => undefined);
+    const imageReads = new Map<RolloutTarget, Promise<DeployedImage[]>>();
     if (failure === undefined && request.rolloutTimeoutSeconds > 0 && targets.length > 0) {
       host.log(
         loc(
@@ -146,7 +171,9 @@ class Deploy {
           targets.map((t) => workloadLabel(t.workload)).join(', '),
         ),
       );
-      rollout = await this.waitForRollouts(targets);
+      rollout = await this.waitForRollouts(targets, (target) =>
+        imageReads.set(target, this.imagesOf(target)),
+      );
       for (const [workload, ms] of rollout.durationsMs)
         host.log(loc('RolledOut', workload, (ms / 1000).toFixed(1)));
       if (rollout.failures.length > 0) {
@@ -156,6 +183,8 @@ class Deploy {
     }
 
     if (failure !== undefined) {
+      // Their answers are not needed, but no kubectl of this run outlives it.
+      await Promise.all([...imageReads.values(), firstEndpointRead?.catch(() => undefined)]);
       const rollback = request.rollbackOnFailure
         ? await this.rollBack(applied.workloads)
         : { rolledBack: [], leftCreated: [] };
@@ -169,20 +198,26 @@ class Deploy {
       throw failure;
     }
 
-    const images = await this.deployedImages(targets);
+    const images = (
+      await Promise.all(targets.map((target) => imageReads.get(target) ?? this.imagesOf(target)))
+    ).flat();
     for (const { workload, container, image } of images)
       host.log(loc('ImageRunning', workloadLabel(workload), container, image));
     host.setOutput('deployedImages', formatDeployedImages(images));
-    const endpoints = await this.serviceEndpoints();
+    const endpoints = await this.serviceEndpoints(endpointObjects, firstEndpointRead);
     host.setOutput('serviceEndpoints', endpoints.join('\n'));
     this.publish({ ...this.emptyReport(), objects, rolloutMs: rollout.durationsMs, images, endpoints });
   }
 
-  private waitForRollouts(targets: readonly RolloutTarget[]): Promise<RolloutResult> {
+  private waitForRollouts(
+    targets: readonly RolloutTarget[],
+    onRolledOut?: (target: RolloutTarget) => void,
+  ): Promise<RolloutResult> {
     return waitForRollouts(this.kubectl, targets, {
       timeoutSeconds: this.request.rolloutTimeoutSeconds,
       pollIntervalMs: this.host.timing.podPollMs,
       now: this.host.timing.now,
+      ...(onRolledOut === undefined ? {} : { onRolledOut }),
     });
   }
 
@@ -241,19 +276,20 @@ class Deploy {
     return { rolledBack: labels, leftCreated };
   }
 
-  /** Read for every workload at once: one after the other, they cost a deploy of many workloads seconds. */
-  private async deployedImages(targets: readonly RolloutTarget[]): Promise<DeployedImage[]> {
-    const perWorkload = await Promise.all(
-      targets.map(async ({ workload, applied }) => {
-        const pods = await currentPods(this.kubectl, workload, applied).catch(() => []);
-        return deployedImages(workload, applied, pods);
-      }),
-    );
-    return perWorkload.flat();
+  /** A workload's images with the digests its current pods report; never fails (no pods: no digests). */
+  private async imagesOf({ workload, applied }: RolloutTarget): Promise<DeployedImage[]> {
+    const pods = await currentPods(this.kubectl, workload, applied).catch(() => []);
+    return deployedImages(workload, applied, pods);
   }
 
-  private async serviceEndpoints(): Promise<string[]> {
-    const objects = this.rendered.manifests.map(({ object }) => object).filter(expectsEndpoint);
+  private get endpointsLookupFile(): string {
+    return path.join(this.directory, 'endpoints.json');
+  }
+
+  private async serviceEndpoints(
+    objects: readonly KubernetesObject[],
+    firstRead: Promise<ReadonlyMap<string, JsonObject>> | undefined,
+  ): Promise<string[]> {
     if (objects.length === 0) return [];
     const { endpointWaitSeconds, endpointPollMs, now } = this.host.timing;
     this.host.log(loc('WaitingForEndpoints', endpointWaitSeconds, objects.map(describeObject).join(', ')));
@@ -261,6 +297,8 @@ class Deploy {
       timeoutSeconds: endpointWaitSeconds,
       pollIntervalMs: endpointPollMs,
       now,
+      lookupFile: this.endpointsLookupFile,
+      ...(firstRead === undefined ? {} : { firstRead }),
     });
     for (const object of result.missing)
       this.host.warning(loc('EndpointMissing', object, endpointWaitSeconds));

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { UserError, firstLine } from '../common/errors';
 import { userError } from './messages';
-import { isJsonObject, type JsonObject } from './kubernetesObject';
+import { apiGroupOf, isJsonObject, type JsonObject } from './kubernetesObject';
 
 export interface KubectlResult {
   readonly code: number;
@@ -102,12 +102,36 @@ export class Kubectl {
 
   /** Server-side apply of the files; kubectl's `name verb` lines. A field conflict explains itself. */
   async apply(files: readonly string[], options: ApplyOptions): Promise<string[]> {
+    const result = await this.runApply(files, options, []);
+    return nonEmptyLines(result.stdout);
+  }
+
+  /**
+   * Server-side apply (never a dry run) that also returns the objects as the API server stored them
+   * (`--output=json`), so that nothing needs reading again after it; the lines are the
+   * `kind.group/name serverside-applied` ones kubectl prints without `--output`.
+   */
+  async applyReturningObjects(
+    files: readonly string[],
+    options: Omit<ApplyOptions, 'dryRun'>,
+  ): Promise<{ lines: string[]; objects: JsonObject[] }> {
+    const result = await this.runApply(files, { ...options, dryRun: undefined }, ['--output=json']);
+    const objects = objectsOf(result.stdout);
+    return { lines: objects.map(appliedLine), objects };
+  }
+
+  private async runApply(
+    files: readonly string[],
+    options: ApplyOptions,
+    output: readonly string[],
+  ): Promise<KubectlResult> {
     const args = [
       'apply',
       '--server-side',
       `--field-manager=${options.fieldManager}`,
       ...(options.forceConflicts ? ['--force-conflicts'] : []),
       ...(options.dryRun === undefined ? [] : [`--dry-run=${options.dryRun}`]),
+      ...output,
       ...files.flatMap((file) => ['--filename', file]),
     ];
     const result = await this.execute(args);
@@ -119,7 +143,7 @@ export class Kubectl {
       }
       throw new KubectlError('apply', result);
     }
-    return nonEmptyLines(result.stdout);
+    return result;
   }
 
   /**
@@ -181,14 +205,30 @@ export class Kubectl {
     return result.stdout.trim() === '' ? undefined : parseJsonObject(result.stdout);
   }
 
+  /**
+   * Every object of the files' kinds, names and namespaces that the cluster has, in one kubectl
+   * process: the files only need to address the objects (apiVersion, kind, name, namespace).
+   */
+  async getObjects(files: readonly string[]): Promise<JsonObject[]> {
+    const result = await this.execute([
+      'get',
+      ...files.flatMap((file) => ['--filename', file]),
+      '--ignore-not-found',
+      '--output=json',
+    ]);
+    if (result.code !== 0) throw new KubectlError('get', result);
+    return objectsOf(result.stdout);
+  }
+
+  /** The objects of these kinds (several in one process) that match the label selector. */
   async list(
-    kind: string,
+    kinds: readonly string[],
     namespace: string,
     labelSelector: string,
     signal?: AbortSignal,
   ): Promise<JsonObject[]> {
     const result = await this.execute(
-      ['get', kind, '--namespace', namespace, `--selector=${labelSelector}`, '--output=json'],
+      ['get', kinds.join(','), '--namespace', namespace, `--selector=${labelSelector}`, '--output=json'],
       0,
       signal,
     );
@@ -360,6 +400,25 @@ function parseJsonObject(text: string): JsonObject {
 
 function itemsOf(list: JsonObject): JsonObject[] {
   return Array.isArray(list.items) ? list.items.filter(isJsonObject) : [];
+}
+
+/**
+ * The objects kubectl printed for `--filename` with `--output=json`: nothing when none was found, the
+ * object itself when there was one, a `List` of them otherwise.
+ */
+export function objectsOf(stdout: string): JsonObject[] {
+  if (stdout.trim() === '') return [];
+  const printed = parseJsonObject(stdout);
+  return printed.kind === 'List' ? itemsOf(printed) : [printed];
+}
+
+/** `deployment.apps/web serverside-applied`: the line kubectl prints for an object it applied. */
+export function appliedLine(object: JsonObject): string {
+  const kind = typeof object.kind === 'string' ? object.kind : '';
+  const group = typeof object.apiVersion === 'string' ? apiGroupOf(object.apiVersion) : '';
+  const metadata = isJsonObject(object.metadata) ? object.metadata : {};
+  const name = typeof metadata.name === 'string' ? metadata.name : '';
+  return `${(group === '' ? kind : `${kind}.${group}`).toLowerCase()}/${name} serverside-applied`;
 }
 
 /** Events carry their time in one of three fields, depending on which API wrote them. */

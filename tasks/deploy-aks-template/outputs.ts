@@ -7,6 +7,7 @@ import {
   type KubernetesObject,
 } from './kubernetesObject';
 import type { Kubectl } from './kubectl';
+import { addressKey, lookUp, type ObjectAddress } from './lookup';
 import type { Workload } from './workloads';
 
 export interface DeployedImage {
@@ -157,21 +158,31 @@ export interface EndpointResult {
 }
 
 /**
- * The external URLs of the objects, asking the cluster every `pollIntervalMs` until each has an
- * address or `timeoutSeconds` have passed: a cloud load balancer takes a while to get its IP.
+ * The external URLs of the objects, asking the cluster every `pollIntervalMs` (all objects still
+ * without an address in one kubectl process, listed in `lookupFile`) until each has an address or
+ * `timeoutSeconds` have passed: a cloud load balancer takes a while to get its IP.
  */
 export async function waitForEndpoints(
   kubectl: Kubectl,
   objects: readonly KubernetesObject[],
-  options: { timeoutSeconds: number; pollIntervalMs: number; now: () => number },
+  options: {
+    timeoutSeconds: number;
+    pollIntervalMs: number;
+    now: () => number;
+    lookupFile: string;
+    /** A read of every object (see readEndpointObjects) begun earlier, taken as the first poll. */
+    firstRead?: Promise<ReadonlyMap<string, JsonObject>>;
+  },
 ): Promise<EndpointResult> {
   const deadline = options.now() + options.timeoutSeconds * 1000;
   const found = new Map<KubernetesObject, string[]>();
+  let read = options.firstRead;
   for (;;) {
-    for (const object of objects) {
-      if (found.has(object)) continue;
-      const current = await kubectl.get(object.kind, object.metadata.name, object.metadata.namespace);
-      const urls = endpointUrls(object, current);
+    const pending = objects.filter((object) => !found.has(object));
+    const current = await (read ?? readEndpointObjects(kubectl, pending, options.lookupFile));
+    read = undefined;
+    for (const object of pending) {
+      const urls = endpointUrls(object, current.get(addressKey(manifestAddress(object))));
       if (urls.length > 0) found.set(object, urls);
     }
     if (found.size === objects.length || options.now() >= deadline) break;
@@ -181,4 +192,18 @@ export async function waitForEndpoints(
     urls: [...new Set(objects.flatMap((object) => found.get(object) ?? []))],
     missing: objects.filter((object) => !found.has(object)).map(describeObject),
   };
+}
+
+/** The objects as the cluster has them now, by addressKey, in one kubectl process. */
+export function readEndpointObjects(
+  kubectl: Kubectl,
+  objects: readonly KubernetesObject[],
+  lookupFile: string,
+): Promise<Map<string, JsonObject>> {
+  return lookUp(kubectl, lookupFile, objects.map(manifestAddress));
+}
+
+function manifestAddress(object: KubernetesObject): ObjectAddress {
+  const { apiVersion, kind, metadata } = object;
+  return { apiVersion, kind, name: metadata.name, namespace: metadata.namespace };
 }

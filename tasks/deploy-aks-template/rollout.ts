@@ -32,6 +32,8 @@ export interface RolloutOptions {
   /** How often the pods of each workload are looked at while its rollout runs. */
   readonly pollIntervalMs: number;
   readonly now: () => number;
+  /** Called the moment a workload's rollout finished, while the others may still run. */
+  readonly onRolledOut?: (target: RolloutTarget) => void;
 }
 
 export function workloadLabel(workload: Workload): string {
@@ -40,7 +42,8 @@ export function workloadLabel(workload: Workload): string {
 
 /**
  * Waits for every rollout at once, all within one `timeoutSeconds`. While they run, the pods of each
- * workload's current revision are classified every `pollIntervalMs`: a pod that can never start
+ * workload's current revision are classified every `pollIntervalMs` (the first time one period after
+ * the start): a pod that can never start
  * fails the wait at once instead of after the whole timeout. The first failure stops every other
  * wait, killing its kubectl process, and the function returns only once all of them have ended.
  */
@@ -61,7 +64,8 @@ export async function waitForRollouts(
     onFirstFailure();
   };
 
-  const watchRollout = async ({ workload }: RolloutTarget): Promise<void> => {
+  const watchRollout = async (target: RolloutTarget): Promise<void> => {
+    const { workload } = target;
     try {
       await kubectl.rolloutStatus(
         workload.kind,
@@ -71,6 +75,7 @@ export async function waitForRollouts(
         stop.signal,
       );
       durationsMs.set(workloadLabel(workload), options.now() - start);
+      options.onRolledOut?.(target);
     } catch (error: unknown) {
       if (stop.signal.aborted) return;
       fail({ workload, pod: undefined, error: rolloutError(workload, error, options.timeoutSeconds) });
@@ -78,6 +83,10 @@ export async function waitForRollouts(
   };
 
   const watchPods = async ({ workload, applied }: RolloutTarget): Promise<void> => {
+    // The first look is one period after the apply, not at once: a pod the apply has just created
+    // cannot have failed to pull or start yet, and on two CPUs a poll per workload at that moment
+    // slows the rollout watches it runs beside (a quick rollout then needs no poll at all).
+    await delay(options.pollIntervalMs, undefined, { signal: stop.signal }).catch(() => undefined);
     while (!stop.signal.aborted && !durationsMs.has(workloadLabel(workload))) {
       // A pod list that fails (a slow API server) is not a rollout failure: the next poll, or the
       // rollout status, tells.

@@ -42,7 +42,8 @@ export function newestReplicaSet(
 /**
  * The pods of the workload's current revision: for a Deployment those of its newest ReplicaSet (by
  * their `pod-template-hash`), so that an old pod still draining is not taken for the new one; for
- * the other kinds every pod of the selector. Empty when the workload has no label selector.
+ * the other kinds every pod of the selector. Empty when the workload has no label selector. A
+ * Deployment's ReplicaSets and pods come in one kubectl process: both carry the selector's labels.
  */
 export async function currentPods(
   kubectl: Kubectl,
@@ -52,13 +53,12 @@ export async function currentPods(
 ): Promise<JsonObject[]> {
   const selector = matchLabelsSelector(applied);
   if (selector === undefined) return [];
-  let podSelector = selector;
-  if (workload.kind === 'Deployment') {
-    const replicaSets = await kubectl.list('ReplicaSet', workload.namespace, selector, signal);
-    const hash = labelOf(newestReplicaSet(replicaSets, uidOf(applied)), 'pod-template-hash');
-    if (hash !== undefined) podSelector = `${selector},pod-template-hash=${hash}`;
-  }
-  return kubectl.list('Pod', workload.namespace, podSelector, signal);
+  if (workload.kind !== 'Deployment') return kubectl.list(['Pod'], workload.namespace, selector, signal);
+  const objects = await kubectl.list(['ReplicaSet', 'Pod'], workload.namespace, selector, signal);
+  const replicaSets = objects.filter((object) => object.kind === 'ReplicaSet');
+  const pods = objects.filter((object) => object.kind === 'Pod');
+  const hash = labelOf(newestReplicaSet(replicaSets, uidOf(applied)), 'pod-template-hash');
+  return hash === undefined ? pods : pods.filter((pod) => labelOf(pod, 'pod-template-hash') === hash);
 }
 
 export function uidOf(object: unknown): string | undefined {

@@ -97,6 +97,11 @@ describe('DeployAksTemplate (L0)', () => {
     assert.equal(fs.existsSync([...kubeconfigs][0] ?? ''), false);
   }
 
+  /** Where the task lists the objects it reads before applying: beside the rendered manifests. */
+  function lookupFile(manifests: string): string {
+    return path.join(path.dirname(manifests), 'lookup.json');
+  }
+
   function outputs(result: L0Result): Record<string, string> {
     return Object.fromEntries(
       result.commands
@@ -110,7 +115,9 @@ describe('DeployAksTemplate (L0)', () => {
       { dryRun: 'true' },
       {
         answers: {
-          [`get Namespace /${NS}`]: [{ stdout: JSON.stringify({ metadata: { name: NS } }) }],
+          [`get Namespace /${NS}`]: [
+            { stdout: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }) },
+          ],
           apply: [{ stdout: 'deployment.apps/web serverside-applied (server dry run)\n' }],
           diff: [{ code: 1, stdout: '+    image: contoso.azurecr.io/team/web:2.0\n' }],
         },
@@ -121,7 +128,7 @@ describe('DeployAksTemplate (L0)', () => {
     assert.deepEqual(
       recordedCalls(directory).map((call) => call.args),
       [
-        ['get', 'Namespace', NS, '--ignore-not-found', '--output=json'],
+        ['get', '--filename', lookupFile(manifests), '--ignore-not-found', '--output=json'],
         [
           'apply',
           '--server-side',
@@ -151,17 +158,26 @@ describe('DeployAksTemplate (L0)', () => {
       { rollbackOnFailure: 'true' },
       {
         answers: {
-          [`get Namespace /${NS}`]: [{ stdout: JSON.stringify({ metadata: { name: NS } }) }],
-          [`get Deployment ${NS}/web`]: [
-            { stdout: deployment('web', 'contoso.azurecr.io/team/web:1.0') },
-            { stdout: deployment('web', 'contoso.azurecr.io/team/web:2.0') },
+          [`get Namespace /${NS}`]: [
+            { stdout: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }) },
           ],
-          [`get Deployment ${NS}/worker`]: [
-            { stdout: '' },
-            { stdout: deployment('worker', 'contoso.azurecr.io/team/worker:1.0') },
+          [`get Deployment ${NS}/web`]: [{ stdout: deployment('web', 'contoso.azurecr.io/team/web:1.0') }],
+          [`get Deployment ${NS}/worker`]: [{ stdout: '' }],
+          apply: [
+            {
+              stdout: JSON.stringify({
+                apiVersion: 'v1',
+                kind: 'List',
+                items: [
+                  JSON.parse(deployment('web', 'contoso.azurecr.io/team/web:2.0')),
+                  JSON.parse(deployment('worker', 'contoso.azurecr.io/team/worker:1.0')),
+                ],
+              }),
+            },
+            { stdout: 'deployment.apps/web serverside-applied\n' },
           ],
           'rollout deployment/web': ['hang', {}],
-          'list Pod app=web': [
+          'list ReplicaSet,Pod app=web': [
             { stdout: JSON.stringify({ items: [JSON.parse(crashLoop)] }) },
             { stdout: '{"items":[]}' },
           ],

@@ -18,13 +18,14 @@ import {
   type KubectlRunOptions,
 } from '../../tasks/deploy-aks-template/kubectl';
 import type { JsonObject } from '../../tasks/deploy-aks-template/kubernetesObject';
-import { callKey, defaultStdout } from './fakes/kubectlScript';
+import { callKey, defaultStdout, isLookup, lookupKeys, printedObjects } from './fakes/kubectlScript';
 import { assertRejectsWithUserError, message } from './messages';
 
 const PODS = path.resolve(__dirname, '../../../test/deploy-aks-template/fixtures/pods');
 const NS = 'web-staging';
 const WEB = `Deployment ${NS}/web`;
 const DIGEST = `sha256:${'d'.repeat(64)}`;
+const OLD_DIGEST = `sha256:${'0'.repeat(64)}`;
 
 function fixturePod(name: string): JsonObject {
   return JSON.parse(fs.readFileSync(path.join(PODS, `${name}.json`), 'utf8')) as JsonObject;
@@ -33,9 +34,10 @@ function fixturePod(name: string): JsonObject {
 type Answer = Partial<KubectlResult> | 'hang';
 
 /**
- * A cluster as kubectl answers it: objects by kind/namespace/name and lists by selector, each a
- * sequence of answers (the last repeats), rollouts that finish or hang until stopped. Records every
- * argument list without the global flags, and what each apply was given.
+ * A cluster as kubectl answers it: objects by kind/namespace/name (a `get --filename` answers each
+ * object it lists) and lists by selector, each a sequence of answers (the last repeats), rollouts
+ * that finish or hang until stopped. Records every argument list without the global flags, and what
+ * each apply was given.
  */
 class FakeCluster {
   readonly calls: string[][] = [];
@@ -66,6 +68,13 @@ class FakeCluster {
     const args = all.slice(3);
     this.calls.push(args);
     if (args[0] === 'apply') this.appliedFiles.push(fs.readFileSync(args[args.length - 1] ?? '', 'utf8'));
+    if (isLookup(args)) {
+      const stdouts = lookupKeys(fs.readFileSync(args[2] ?? '', 'utf8')).map((key) => {
+        const answer = this.next(key);
+        return answer === 'hang' ? '' : (answer.stdout ?? '');
+      });
+      return Promise.resolve({ code: 0, stdout: printedObjects(stdouts), stderr: '' });
+    }
     const answer = this.next(callKey(args));
     if (answer === 'hang') {
       return new Promise((_resolve, reject) =>
@@ -226,9 +235,44 @@ function request(overrides: Partial<DeployRequest> = {}): DeployRequest {
   };
 }
 
-const GET_NAMESPACE = ['get', 'Namespace', NS, '--ignore-not-found', '--output=json'];
-const GET_WEB = ['get', 'Deployment', 'web', '--namespace', NS, '--ignore-not-found', '--output=json'];
-const GET_SERVICE = ['get', 'Service', 'web', '--namespace', NS, '--ignore-not-found', '--output=json'];
+const NAMESPACE = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } };
+
+function service(status?: JsonObject): JsonObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web', namespace: NS },
+    spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
+    ...(status === undefined ? {} : { status }),
+  };
+}
+
+/** What `kubectl apply --output=json` prints for several objects. */
+function appliedList(...items: JsonObject[]): Partial<KubectlResult> {
+  return { stdout: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) };
+}
+
+/** `kubectl get` of the objects a file beside the rendered manifests lists. */
+function lookup(manifests: string, file = 'lookup.json'): string[] {
+  return [
+    'get',
+    '--filename',
+    path.join(path.dirname(manifests), file),
+    '--ignore-not-found',
+    '--output=json',
+  ];
+}
+
+function applyReturningObjects(manifests: string): string[] {
+  return [
+    'apply',
+    '--server-side',
+    '--field-manager=azure-pipelines',
+    '--output=json',
+    '--filename',
+    manifests,
+  ];
+}
 const ROLLOUT_WEB = [
   'rollout',
   'status',
@@ -260,23 +304,16 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
 
   function cluster(): FakeCluster {
     return new FakeCluster()
-      .object('Namespace', '', NS, { metadata: { name: NS } })
-      .object(
-        'Deployment',
-        NS,
-        'web',
-        deployment('contoso.azurecr.io/team/web:1.0'),
-        deployment('contoso.azurecr.io/team/web:2.0'),
-      )
-      .script('apply', [
-        { stdout: 'deployment.apps/web serverside-applied\nservice/web serverside-applied\n' },
-      ]);
+      .object('Namespace', '', NS, NAMESPACE)
+      .object('Deployment', NS, 'web', deployment('contoso.azurecr.io/team/web:1.0'))
+      .script('apply', [appliedList(deployment('contoso.azurecr.io/team/web:2.0'), service())]);
   }
 
   it('applies, waits for the rollout, and sets the images with digests and the endpoints', async () => {
     const fake = cluster()
-      .list('ReplicaSet', 'app=web', [
+      .list('ReplicaSet,Pod', 'app=web', [
         {
+          kind: 'ReplicaSet',
           metadata: {
             name: 'web-old',
             labels: { 'pod-template-hash': 'old' },
@@ -285,6 +322,7 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
           },
         },
         {
+          kind: 'ReplicaSet',
           metadata: {
             name: 'web-new',
             labels: { 'pod-template-hash': 'new' },
@@ -292,37 +330,44 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
             ownerReferences: [{ uid: 'uid-web' }],
           },
         },
-      ])
-      .list('Pod', 'app=web,pod-template-hash=new', [
         {
-          metadata: { name: 'web-new-1' },
+          kind: 'Pod',
+          metadata: { name: 'web-old-1', labels: { app: 'web', 'pod-template-hash': 'old' } },
+          status: {
+            containerStatuses: [{ name: 'web', imageID: `contoso.azurecr.io/team/web@${OLD_DIGEST}` }],
+          },
+        },
+        {
+          kind: 'Pod',
+          metadata: { name: 'web-new-1', labels: { app: 'web', 'pod-template-hash': 'new' } },
           status: { containerStatuses: [{ name: 'web', imageID: `contoso.azurecr.io/team/web@${DIGEST}` }] },
         },
       ])
-      .object(
-        'Service',
-        NS,
-        'web',
-        { spec: { ports: [{ port: 80 }] } },
-        { spec: { ports: [{ port: 80 }] }, status: { loadBalancer: { ingress: [{ ip: '20.1.2.3' }] } } },
-      );
+      .object('Service', NS, 'web', service(), service({ loadBalancer: { ingress: [{ ip: '20.1.2.3' }] } }));
     const recorded = fakeHost(fake, directory);
 
     await execute(request(), recorded.host);
 
     const manifests = recorded.outputs.get('renderedManifests') ?? '';
     assert.deepEqual(fake.steps, [
-      GET_NAMESPACE,
-      GET_WEB,
-      ['apply', '--server-side', '--field-manager=azure-pipelines', '--filename', manifests],
-      GET_WEB,
+      lookup(manifests),
+      applyReturningObjects(manifests),
+      // Read while the rollout runs: the Service has no address yet, and is read again after it.
+      lookup(manifests, 'endpoints.json'),
       ROLLOUT_WEB,
-      GET_SERVICE,
-      GET_SERVICE,
+      lookup(manifests, 'endpoints.json'),
     ]);
-    assert.ok(
-      fake.calls.some((args) => args.includes('--selector=app=web,pod-template-hash=new')),
-      'pods of the new ReplicaSet',
+    assert.deepEqual(
+      JSON.parse(fs.readFileSync(path.join(path.dirname(manifests), 'lookup.json'), 'utf8')),
+      {
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          NAMESPACE,
+          { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: NS } },
+        ],
+      },
+      'the namespace and the workload, read in one kubectl process',
     );
     const applied = firstDocument(fake.appliedFiles[0]);
     assert.deepEqual(applied.metadata, {
@@ -334,9 +379,15 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
         'azure-pipelines/executionuri': 'https://dev.azure.com/contoso/web/_build/results?buildId=7',
       },
     });
-    assert.equal(recorded.outputs.get('deployedImages'), `contoso.azurecr.io/team/web:2.0@${DIGEST}`);
+    assert.equal(
+      recorded.outputs.get('deployedImages'),
+      `contoso.azurecr.io/team/web:2.0@${DIGEST}`,
+      "the digest the new ReplicaSet's pod reports, not the draining old one's",
+    );
     assert.equal(recorded.outputs.get('serviceEndpoints'), 'http://20.1.2.3:80');
     assert.deepEqual(recorded.warnings, []);
+    assert.ok(recorded.logs.includes('deployment.apps/web serverside-applied'));
+    assert.ok(recorded.logs.includes('service/web serverside-applied'));
     assert.ok(recorded.logs.includes(message('WorkloadChanged', WEB)));
     assert.match(recorded.summaries[0] ?? '', /\| Deployment web-staging\/web \| changed \| \d+\.\d s \|/);
     assert.equal(recorded.disposed.length, 1);
@@ -345,7 +396,7 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
   it('fails at the first poll that finds ImagePullBackOff, stops the rollout wait and prints the events', async () => {
     const fake = cluster()
       .script('rollout deployment/web', ['hang'])
-      .list('Pod', 'app=web', [fixturePod('image-pull-backoff')])
+      .list('ReplicaSet,Pod', 'app=web', [fixturePod('image-pull-backoff')])
       .script('events --field-selector=involvedObject.kind=Pod,involvedObject.name=web-7d9c-abcde', [
         {
           stdout: JSON.stringify({
@@ -373,7 +424,8 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
     );
     assert.equal(
       fake.calls.filter(
-        (args) => args[1] === 'Pod' && args[0] === 'get' && args.some((a) => a.startsWith('--selector=')),
+        (args) =>
+          args[1] === 'ReplicaSet,Pod' && args[0] === 'get' && args.some((a) => a.startsWith('--selector=')),
       ).length,
       1,
     );
@@ -393,7 +445,7 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
   it('prints the previous instance logs of a crash-looping container', async () => {
     const fake = cluster()
       .script('rollout deployment/web', ['hang'])
-      .list('Pod', 'app=web', [fixturePod('crash-loop')])
+      .list('ReplicaSet,Pod', 'app=web', [fixturePod('crash-loop')])
       .script('logs', [{ stdout: 'starting\npanic: no DATABASE_URL\n' }]);
     const recorded = fakeHost(fake, directory);
 
@@ -412,19 +464,17 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
   it('rolls back the changed workload by re-applying its previous template, and leaves the created one', async () => {
     fs.appendFileSync(path.join(directory, 'app.yaml'), WORKER);
     const fake = cluster()
-      .object(
-        'Deployment',
-        NS,
-        'worker',
-        undefined,
-        deployment('contoso.azurecr.io/team/worker:1.0', 'worker'),
-      )
+      .object('Deployment', NS, 'worker', undefined)
       .script('apply', [
-        { stdout: 'deployment.apps/web serverside-applied\n' },
+        appliedList(
+          deployment('contoso.azurecr.io/team/web:2.0'),
+          service(),
+          deployment('contoso.azurecr.io/team/worker:1.0', 'worker'),
+        ),
         { stdout: 'deployment.apps/web serverside-applied\n' },
       ])
       .script('rollout deployment/web', ['hang', {}])
-      .list('Pod', 'app=web', [fixturePod('crash-loop')], [])
+      .list('ReplicaSet,Pod', 'app=web', [fixturePod('crash-loop')], [])
       .script('logs', [{ stdout: 'boom\n' }]);
     const recorded = fakeHost(fake, directory);
 
@@ -456,6 +506,33 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
     assert.match(recorded.summaries[0] ?? '', /\*\*Rolled back:\*\* Deployment web-staging\/web/);
   });
 
+  it('reads the workloads again after an apply that failed part-way, and rolls back what it changed', async () => {
+    const fake = cluster()
+      .object(
+        'Deployment',
+        NS,
+        'web',
+        deployment('contoso.azurecr.io/team/web:1.0'),
+        deployment('contoso.azurecr.io/team/web:2.0'),
+      )
+      .script('apply', [
+        { code: 1, stderr: 'Error from server (Invalid): Service "web" is invalid\n' },
+        { stdout: 'deployment.apps/web serverside-applied\n' },
+      ]);
+    const recorded = fakeHost(fake, directory);
+
+    await assert.rejects(() => execute(request({ rollbackOnFailure: true }), recorded.host));
+
+    const manifests = recorded.outputs.get('renderedManifests') ?? '';
+    assert.deepEqual(fake.steps.slice(0, 3), [
+      lookup(manifests),
+      applyReturningObjects(manifests),
+      lookup(manifests),
+    ]);
+    assert.ok(recorded.logs.includes(message('WorkloadChanged', WEB)));
+    assert.ok(recorded.logs.includes(message('RolledBack', WEB)));
+  });
+
   it('dry run: validates server-side and prints the diff, changing nothing', async () => {
     const fake = cluster().script('diff', [
       {
@@ -469,7 +546,7 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
 
     const manifests = recorded.outputs.get('renderedManifests') ?? '';
     assert.deepEqual(fake.calls, [
-      GET_NAMESPACE,
+      lookup(manifests),
       [
         'apply',
         '--server-side',
@@ -515,7 +592,8 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
     const fake = cluster().object('Namespace', '', NS, undefined);
     const recorded = fakeHost(fake, directory);
     await assertRejectsWithUserError(() => execute(request(), recorded.host), 'NamespaceNotFound', NS);
-    assert.deepEqual(fake.calls, [GET_NAMESPACE]);
+    assert.equal(fake.calls.length, 1);
+    assert.deepEqual(fake.calls[0]?.slice(0, 2), ['get', '--filename']);
     assert.equal(recorded.disposed.length, 1);
   });
 

@@ -89,6 +89,49 @@ describe('Kubectl', () => {
       assert.deepEqual(applied, ['deployment.apps/web serverside-applied', 'service/web serverside-applied']);
     });
 
+    it('returns the applied objects as the server stored them, with the lines kubectl prints without --output', async () => {
+      const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', uid: 'u1' } };
+      const ingress = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'shop' } };
+      const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-settings' } };
+      const runner = new FakeRunner().answer({
+        stdout: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [deployment, ingress, configMap] }),
+      });
+      const applied = await runner.kubectl().applyReturningObjects(['a.yaml'], {
+        serverSide: true,
+        fieldManager: FIELD_MANAGER,
+        forceConflicts: true,
+      });
+      assert.deepEqual(runner.args, [
+        [
+          ...GLOBAL,
+          'apply',
+          '--server-side',
+          '--field-manager=azure-pipelines',
+          '--force-conflicts',
+          '--output=json',
+          '--filename',
+          'a.yaml',
+        ],
+      ]);
+      assert.deepEqual(applied.objects, [deployment, ingress, configMap]);
+      assert.deepEqual(applied.lines, [
+        'deployment.apps/web serverside-applied',
+        'ingress.networking.k8s.io/shop serverside-applied',
+        'configmap/web-settings serverside-applied',
+      ]);
+    });
+
+    it('returns a single applied object, which kubectl prints without a List', async () => {
+      const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' } };
+      const runner = new FakeRunner().answer({ stdout: JSON.stringify(service) });
+      const applied = await runner.kubectl().applyReturningObjects(['a.yaml'], {
+        serverSide: true,
+        fieldManager: FIELD_MANAGER,
+        forceConflicts: false,
+      });
+      assert.deepEqual(applied, { objects: [service], lines: ['service/web serverside-applied'] });
+    });
+
     it('forces conflicts and dry-runs on the server only when asked', async () => {
       const runner = new FakeRunner();
       await runner.kubectl().apply(['r.yaml'], {
@@ -264,7 +307,7 @@ describe('Kubectl', () => {
     const runner = new FakeRunner().answer({
       stdout: '{"kind":"List","items":[{"metadata":{"name":"p1"}},{"metadata":{"name":"p2"}}]}',
     });
-    const pods = await runner.kubectl().list('Pod', 'web', 'app=web,pod-template-hash=7d9c');
+    const pods = await runner.kubectl().list(['Pod'], 'web', 'app=web,pod-template-hash=7d9c');
     assert.deepEqual(pods, [{ metadata: { name: 'p1' } }, { metadata: { name: 'p2' } }]);
     assert.deepEqual(runner.args, [
       [
@@ -277,6 +320,50 @@ describe('Kubectl', () => {
         '--output=json',
       ],
     ]);
+  });
+
+  it('lists several kinds by label selector in one process', async () => {
+    const runner = new FakeRunner().answer({
+      stdout: '{"kind":"List","items":[{"kind":"ReplicaSet"},{"kind":"Pod"}]}',
+    });
+    const objects = await runner.kubectl().list(['ReplicaSet', 'Pod'], 'web', 'app=web');
+    assert.deepEqual(objects, [{ kind: 'ReplicaSet' }, { kind: 'Pod' }]);
+    assert.deepEqual(runner.args, [
+      [...GLOBAL, 'get', 'ReplicaSet,Pod', '--namespace', 'web', '--selector=app=web', '--output=json'],
+    ]);
+  });
+
+  describe('getObjects', () => {
+    it('reads the objects the files address, ignoring those that do not exist', async () => {
+      const runner = new FakeRunner().answer({
+        stdout: '{"kind":"List","items":[{"kind":"Namespace"},{"kind":"Deployment"}]}',
+      });
+      const objects = await runner.kubectl().getObjects(['lookup.json']);
+      assert.deepEqual(objects, [{ kind: 'Namespace' }, { kind: 'Deployment' }]);
+      assert.deepEqual(runner.args, [
+        [...GLOBAL, 'get', '--filename', 'lookup.json', '--ignore-not-found', '--output=json'],
+      ]);
+    });
+
+    it('reads a single object, printed without a List around it', async () => {
+      const runner = new FakeRunner().answer({ stdout: '{"kind":"Namespace","metadata":{"name":"web"}}' });
+      assert.deepEqual(await runner.kubectl().getObjects(['lookup.json']), [
+        { kind: 'Namespace', metadata: { name: 'web' } },
+      ]);
+    });
+
+    it('reads nothing when none of the objects exists (kubectl prints nothing)', async () => {
+      const runner = new FakeRunner().answer({ stdout: '' });
+      assert.deepEqual(await runner.kubectl().getObjects(['lookup.json']), []);
+    });
+
+    it('fails with the first line kubectl wrote', async () => {
+      const runner = new FakeRunner().answer({
+        code: 1,
+        stderr: 'error: the server has asked for the client to provide credentials\n',
+      });
+      await assert.rejects(() => runner.kubectl().getObjects(['lookup.json']), KubectlError);
+    });
   });
 
   it('lists the events of one object, oldest first', async () => {

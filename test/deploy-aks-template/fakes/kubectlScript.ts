@@ -25,6 +25,34 @@ export function callKey(args: readonly string[]): string {
   return verb ?? '';
 }
 
+/**
+ * The objects a `get --filename` call addresses (the task lists them in a JSON List of stubs), each
+ * as the call key a get of that one object has: a lookup answers object by object from the script.
+ */
+export function lookupKeys(file: string): string[] {
+  const list = JSON.parse(file) as {
+    items?: { kind: string; metadata: { name: string; namespace?: string } }[];
+  };
+  return (list.items ?? []).map(
+    ({ kind, metadata }) => `get ${kind} ${metadata.namespace ?? ''}/${metadata.name}`,
+  );
+}
+
+export function isLookup(args: readonly string[]): boolean {
+  return args[0] === 'get' && args[1] === '--filename';
+}
+
+/** What kubectl prints for the objects a `get --filename` found: nothing, the object, or a List of them. */
+export function printedObjects(stdouts: readonly string[]): string {
+  const found = stdouts.filter((stdout) => stdout.trim() !== '');
+  if (found.length <= 1) return found[0] ?? '';
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'List',
+    items: found.map((s) => JSON.parse(s) as unknown),
+  });
+}
+
 /** What a call answers when the script says nothing: empty lists, objects that do not exist, success. */
 export function defaultStdout(args: readonly string[]): string {
   return args[0] === 'get' && (args[1] === 'events' || args.some((a) => a.startsWith('--selector=')))
