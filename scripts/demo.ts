@@ -13,7 +13,7 @@ import type { EndpointDefinition } from './agentEnvironment';
 import { EXTENSION_STAGING_DIR } from './layout';
 import { startSandbox, type Sandbox } from '../sandbox';
 import type { AksCluster } from '../sandbox/kubernetes/aks';
-import { MEDIA_TYPES, pushReferrer, referrersTagOf } from '../sandbox/acr/images';
+import { MEDIA_TYPES, pushReferrer, referrersTagOf, tarHeader } from '../sandbox/acr/images';
 import {
   getManifest,
   putManifest,
@@ -487,26 +487,13 @@ function failureOf(run: TaskRun): string[] {
 
 // ---------------------------------------------------------------- the sample image
 
-/** A reproducible ustar entry (root-owned, mtime 0). */
+/** A reproducible ustar entry: header, content, padding to the 512-byte record. */
 function tarEntry(name: string, content: Buffer, mode = 0o644): Buffer {
-  const header = Buffer.alloc(512);
-  const field = (offset: number, length: number, value: string): void =>
-    void header.write(value, offset, length, 'ascii');
-  const octal = (value: number, length: number): string => `${value.toString(8).padStart(length - 1, '0')}\0`;
-  field(0, 100, name);
-  field(100, 8, octal(mode, 8));
-  field(108, 8, octal(0, 8));
-  field(116, 8, octal(0, 8));
-  field(124, 12, octal(content.length, 12));
-  field(136, 12, octal(0, 12));
-  field(148, 8, '        ');
-  field(156, 1, '0');
-  field(257, 6, 'ustar\0');
-  field(263, 2, '00');
-  let checksum = 0;
-  for (const byte of header) checksum += byte;
-  field(148, 8, `${checksum.toString(8).padStart(6, '0')}\0 `);
-  return Buffer.concat([header, content, Buffer.alloc((512 - (content.length % 512)) % 512)]);
+  return Buffer.concat([
+    tarHeader(name, content.length, mode),
+    content,
+    Buffer.alloc((512 - (content.length % 512)) % 512),
+  ]);
 }
 
 export interface AppImage {

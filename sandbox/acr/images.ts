@@ -150,14 +150,14 @@ export async function generatedBlob(
   return { ...(await digestOf(open())), open };
 }
 
-/** A ustar header for one regular file (mode 0644, mtime 0: reproducible). */
-function tarHeader(name: string, size: number): Buffer {
+/** A ustar header for one regular file (root-owned, mtime 0: reproducible). */
+export function tarHeader(name: string, size: number, mode = 0o644): Buffer {
   const header = Buffer.alloc(512);
   const field = (offset: number, length: number, value: string): void =>
     void header.write(value, offset, length, 'ascii');
   const octal = (value: number, length: number): string => `${value.toString(8).padStart(length - 1, '0')}\0`;
   field(0, 100, name);
-  field(100, 8, octal(0o644, 8));
+  field(100, 8, octal(mode, 8));
   field(108, 8, octal(0, 8));
   field(116, 8, octal(0, 8));
   field(124, 12, octal(size, 12));

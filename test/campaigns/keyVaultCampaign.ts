@@ -17,7 +17,7 @@ import {
   type Sandbox,
   type SandboxBase,
 } from '../../sandbox';
-import { findLeaks } from '../support/leaks';
+import { findingsOfAnyRun, judgeFailure, type Judgement } from './judgeRun';
 
 const CONNECTION = '0c4a1f0e-7d2b-4c4e-9f1a-3b5d7e9f1a2c';
 const PRINCIPAL = { clientId: 'c0ffee00-0000-4000-8000-00000000ca11', secret: 'campaign-Secret~42' };
@@ -279,49 +279,19 @@ function refusedOutcome(expectation: Expectation, proxyAddress: string): Expecta
 }
 
 /** Everything that is wrong with one run, judged against the expectation. */
-export function judge(
-  run: TaskRun,
-  expectation: Expectation,
-  scenario: Scenario,
-  faults: number,
-): { findings: string[]; failedUnderFaults: boolean } {
-  const findings: string[] = [];
-  let failedUnderFaults = false;
+export function judge(run: TaskRun, expectation: Expectation, scenario: Scenario, faults: number): Judgement {
   const values = [...scenario.secrets.map((secret) => secret.value), PRINCIPAL.secret];
-  for (const leak of findLeaks(run.stdout + run.stderr, values)) findings.push(`leak: ${leak}`);
-  if (run.exitCode === null) findings.push('the task did not exit (killed after the timeout)');
-  const visible = (run.stdout + run.stderr)
-    .split(/\r?\n/)
-    .filter((line) => !line.startsWith('##vso[task.debug]'));
-  if (visible.some((line) => /^\s+at .+[(:]\d+/.test(line))) findings.push('a stack trace reached the log');
+  const findings = findingsOfAnyRun(run, values);
   if (Object.keys(run.variables).length > 0)
     findings.push(`non-secret variables set: ${Object.keys(run.variables).join(', ')}`);
-  const completions = run.commands.filter((command) => command.command === 'task.complete').length;
-  if (completions !== 1) findings.push(`${completions} task.complete commands, expected exactly one`);
-  if (/TypeError|Cannot read properties/.test(run.stdout + run.stderr))
-    findings.push('a JavaScript error reached the output');
 
   if (run.result === 'Failed') {
     if (Object.keys(run.secretVariables).length > 0)
       findings.push(`failed after setting ${Object.keys(run.secretVariables).length} variables`);
-    if (run.errors.length !== 1) findings.push(`failed with ${run.errors.length} error lines`);
-    const message = run.resultMessage ?? '';
-    if (/[\r\n]/.test(message)) findings.push('the failure message has several lines');
-    if (/unexpected/i.test(message)) findings.push(`unexpected error: ${message}`);
-    if (expectation.kind === 'fail' && expectation.message.test(message))
-      return { findings, failedUnderFaults };
-    // Any other failure is only acceptable when faults were injected, and is counted apart.
-    if (faults === 0) {
-      findings.push(
-        expectation.kind === 'fail'
-          ? `failed with "${message}", expected ${expectation.message}`
-          : `failed without any fault: ${message}`,
-      );
-    } else {
-      failedUnderFaults = true;
-    }
-    return { findings, failedUnderFaults };
+    const failure = judgeFailure(run, expectation, faults);
+    return { findings: [...findings, ...failure.findings], failedUnderFaults: failure.failedUnderFaults };
   }
+  const failedUnderFaults = false;
   if (expectation.kind === 'fail') {
     findings.push(`succeeded, expected a failure matching ${expectation.message}`);
     return { findings, failedUnderFaults };

@@ -14,7 +14,7 @@ import {
   startPromoteHarness,
   type PromoteHarness,
 } from '../integration/promoteHarness';
-import { findLeaks } from '../support/leaks';
+import { findingsOfAnyRun, judgeFailure, type Judgement, type RunExpectation } from './judgeRun';
 import type { RunReport } from './keyVaultCampaign';
 
 export type { RunReport };
@@ -46,8 +46,7 @@ export interface PromoteScenario {
 }
 
 /** What the task must do with a scenario when no transient fault gets in the way. */
-export type PromoteExpectation =
-  { readonly kind: 'succeed' } | { readonly kind: 'fail'; readonly message: RegExp };
+export type PromoteExpectation = RunExpectation;
 
 /** What the target held under each target tag before and after a run, and what a success left out. */
 export interface TargetObservation {
@@ -113,20 +112,8 @@ export function judge(
   target: TargetObservation,
   faults: number,
   secrets: readonly string[] = [PROMOTER.secret],
-): { findings: string[]; failedUnderFaults: boolean } {
-  const findings: string[] = [];
-  let failedUnderFaults = false;
-  for (const leak of findLeaks(run.stdout + run.stderr, secrets)) findings.push(`leak: ${leak}`);
-  if (run.exitCode === null) findings.push('the task did not exit (killed after the timeout)');
-  const completions = run.commands.filter((command) => command.command === 'task.complete').length;
-  if (completions !== 1) findings.push(`${completions} task.complete commands, expected exactly one`);
-  const visible = (run.stdout + run.stderr)
-    .split(/\r?\n/)
-    .filter((line) => !line.startsWith('##vso[task.debug]'));
-  if (visible.some((line) => /^\s+at .+[(:]\d+/.test(line))) findings.push('a stack trace reached the log');
-  if (/TypeError|Cannot read properties/.test(run.stdout + run.stderr))
-    findings.push('a JavaScript error reached the output');
-
+): Judgement {
+  const findings = findingsOfAnyRun(run, secrets);
   if (run.result === 'Failed') {
     for (const [tag, before] of Object.entries(target.before)) {
       const after = target.after[tag];
@@ -135,23 +122,10 @@ export function judge(
     }
     if (Object.keys(run.variables).length > 0)
       findings.push(`failed after setting ${Object.keys(run.variables).join(', ')}`);
-    if (run.errors.length !== 1) findings.push(`failed with ${run.errors.length} error lines`);
-    const message = run.resultMessage ?? '';
-    if (/[\r\n]/.test(message)) findings.push('the failure message has several lines');
-    if (/unexpected/i.test(message)) findings.push(`unexpected error: ${message}`);
-    if (expectation.kind === 'fail' && expectation.message.test(message))
-      return { findings, failedUnderFaults };
-    if (faults === 0) {
-      findings.push(
-        expectation.kind === 'fail'
-          ? `failed with "${message}", expected ${expectation.message}`
-          : `failed without any fault: ${message}`,
-      );
-    } else {
-      failedUnderFaults = true;
-    }
-    return { findings, failedUnderFaults };
+    const failure = judgeFailure(run, expectation, faults);
+    return { findings: [...findings, ...failure.findings], failedUnderFaults: failure.failedUnderFaults };
   }
+  const failedUnderFaults = false;
   if (expectation.kind === 'fail') {
     findings.push(`succeeded, expected a failure matching ${expectation.message}`);
     return { findings, failedUnderFaults };
