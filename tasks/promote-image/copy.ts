@@ -84,6 +84,7 @@ export class ImageNotFoundError extends Error {
 /** Referrer chains (a signature of an SBOM of an image) are followed this deep, no deeper. */
 const MAX_REFERRER_DEPTH = 3;
 const DEFAULT_CONCURRENCY = 6;
+const CHECK_CONCURRENCY = 16;
 
 /**
  * Promotes one digest: resolve, read the whole graph, check the target tags, then copy blobs,
@@ -95,23 +96,36 @@ export async function copyImage(options: CopyOptions): Promise<CopyResult> {
   const log = options.log ?? ((): void => undefined);
   const { source, target } = options;
 
-  const root = await readGraph(source, options.includeReferrers);
-  const plan = buildPlan(root, target.tags);
+  // The target's tags are read while the source's graph is: the target's sign-in (its challenge,
+  // token exchange and token) then costs no time of its own. Asked with the push scope, so the
+  // token serves the blob checks and writes after it too.
+  const current = new Map<string, string | undefined>();
+  const tagsRead = Promise.all(
+    [...new Set(target.tags)].map(async (tag) =>
+      current.set(tag, await target.client.manifestDigest(target.repository, tag, 'push')),
+    ),
+  );
+  // Settled at once, so a failure of one side never goes unhandled while the other is awaited.
+  const [graph, tagsOutcome] = await Promise.allSettled([
+    readGraph(source, options.includeReferrers),
+    tagsRead,
+  ]);
+  if (graph.status === 'rejected') throw graph.reason;
+  if (tagsOutcome.status === 'rejected') throw tagsOutcome.reason;
+  const plan = buildPlan(graph.value, target.tags);
   log(
     `${source.client.host}/${source.repository}@${plan.digest}: ${plan.manifests.length} manifest(s), ${plan.blobs.length} blob(s), ${plan.totalBlobBytes} bytes`,
   );
 
-  const current = new Map<string, string | undefined>();
-  await Promise.all(
-    plan.tags.map(async (tag) =>
-      current.set(tag, await target.client.manifestDigest(target.repository, tag)),
-    ),
-  );
   const tagCheck = decideTags(plan.tags, current, plan.digest, options.overwrite);
   if (!tagCheck.ok) throw new TagConflictError(target.client.host, target.repository, tagCheck.conflicts);
 
+  // Which manifests the target holds is asked while the blobs go (reads only: nothing is written
+  // before the tag check above, and no manifest before its blobs).
+  const presence = manifestPresence(target, plan.manifests);
+  presence.catch(() => undefined);
   const blobStats = await copyBlobs(options, plan.blobs);
-  const manifestStats = await copyManifests(target, plan.manifests);
+  const manifestStats = await copyManifests(target, plan.manifests, await presence);
   await linkReferrers(target, plan);
 
   let tagsWritten = 0;
@@ -156,13 +170,23 @@ export async function readGraph(
   const nodeOf = async (manifest: RawManifest, depth: number): Promise<ManifestNode> => {
     seen.add(manifest.digest);
     const parsed = parseManifest(manifest);
-    const children =
+    // The referrers are asked for while the children are read.
+    const listing =
+      includeReferrers && depth < MAX_REFERRER_DEPTH
+        ? client.referrers(repository, manifest.digest)
+        : undefined;
+    const [childrenRead, listingRead] = await Promise.allSettled([
       parsed.kind === 'index'
-        ? await Promise.all(parsed.manifests.map(async (d) => nodeOf(await fetchByDigest(d.digest), depth)))
-        : [];
+        ? Promise.all(parsed.manifests.map(async (d) => nodeOf(await fetchByDigest(d.digest), depth)))
+        : Promise.resolve([]),
+      listing,
+    ]);
+    if (childrenRead.status === 'rejected') throw childrenRead.reason;
+    if (listingRead.status === 'rejected') throw listingRead.reason;
+    const children = childrenRead.value;
     const referrers: { descriptor: Descriptor; node: ManifestNode }[] = [];
-    if (includeReferrers && depth < MAX_REFERRER_DEPTH) {
-      const listed = await client.referrers(repository, manifest.digest);
+    if (listingRead.value !== undefined) {
+      const listed = listingRead.value;
       for (const descriptor of listed.manifests) {
         if (seen.has(descriptor.digest)) continue;
         referrers.push({ descriptor, node: await nodeOf(await fetchByDigest(descriptor.digest), depth + 1) });
@@ -184,12 +208,15 @@ async function copyBlobs(
 ): Promise<Pick<CopyStats, 'blobsCopied' | 'blobsSkipped' | 'blobsMounted' | 'bytesCopied'>> {
   const { source, target } = options;
   const limit = new ConcurrencyLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
+  // The existence checks are HEADs without a body: more of them go at once than transfers do.
+  const checks = new ConcurrencyLimit(CHECK_CONCURRENCY);
   const sameRegistry = source.client.host === target.client.host;
   const outcomes = await Promise.allSettled(
-    blobs.map((blob) =>
-      limit.run(async (): Promise<'copied' | 'skipped' | 'mounted'> => {
-        // Asked with the push scope: the token the upload needs anyway serves the check too.
-        if (await target.client.blobExists(target.repository, blob.digest, 'push')) return 'skipped';
+    blobs.map(async (blob): Promise<'copied' | 'skipped' | 'mounted'> => {
+      // Asked with the push scope: the token the upload needs anyway serves the check too.
+      if (await checks.run(() => target.client.blobExists(target.repository, blob.digest, 'push')))
+        return 'skipped';
+      return limit.run(async (): Promise<'copied' | 'mounted'> => {
         if (
           sameRegistry &&
           (await target.client.mountBlob(target.repository, blob.digest, source.repository))
@@ -205,8 +232,8 @@ async function copyBlobs(
           options.retryHooks,
         );
         return 'copied';
-      }),
-    ),
+      });
+    }),
   );
   const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failure !== undefined) throw failure.reason;
@@ -265,15 +292,26 @@ export function verifiedStream(body: Readable, blob: Pick<Descriptor, 'digest' |
   return pipeline(body, verifier, () => undefined);
 }
 
+/** Whether the target holds each manifest, asked of all at once. */
+function manifestPresence(target: CopyEndpoint, manifests: readonly RawManifest[]): Promise<boolean[]> {
+  return Promise.all(
+    manifests.map(
+      async (manifest) =>
+        (await target.client.manifestDigest(target.repository, manifest.digest, 'push')) === manifest.digest,
+    ),
+  );
+}
+
 async function copyManifests(
   target: CopyEndpoint,
   manifests: readonly RawManifest[],
+  present: readonly boolean[],
 ): Promise<{ copied: number; skipped: number }> {
   let copied = 0;
   let skipped = 0;
   // In plan order, one at a time: an index is only accepted once its children are in place.
-  for (const manifest of manifests) {
-    if ((await target.client.manifestDigest(target.repository, manifest.digest)) === manifest.digest) {
+  for (const [i, manifest] of manifests.entries()) {
+    if (present[i] === true) {
       skipped++;
       continue;
     }

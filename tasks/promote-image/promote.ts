@@ -60,7 +60,14 @@ export async function execute(inputs: PromoteImageInputs, services: PromoteServi
       inputs.method === 'copy'
         ? await promoteByCopy(inputs, sourceClient, targetClient)
         : await promoteByImport(inputs, sourceClient, targetClient, services.credentials);
-    await verifyTarget(targetClient, target.repository, outcome.digest, target.tags);
+    // A copy has signed in to the target with the push scope; its token serves the read-back too.
+    await verifyTarget(
+      targetClient,
+      target.repository,
+      outcome.digest,
+      target.tags,
+      inputs.method === 'copy' ? 'push' : 'pull',
+    );
     for (const decision of outcome.tags) console.log(tagLine(target.registry, target.repository, decision));
     if (inputs.lockTags) {
       await lockPromoted(targetClient, target.repository, outcome.digest, target.tags);
@@ -188,11 +195,15 @@ async function verifyTarget(
   repository: string,
   digest: string,
   tags: readonly string[],
+  action: 'pull' | 'push',
 ): Promise<void> {
-  for (const reference of [digest, ...tags]) {
-    const served = await client.manifestDigest(repository, reference);
+  const references = [digest, ...tags];
+  const served = await Promise.all(
+    references.map((reference) => client.manifestDigest(repository, reference, action)),
+  );
+  for (const [i, reference] of references.entries()) {
     const what = `${client.host}/${repository}${reference === digest ? '@' : ':'}${reference}`;
-    if (served !== digest) throw new DigestMismatchError(what, digest, served ?? 'nothing');
+    if (served[i] !== digest) throw new DigestMismatchError(what, digest, served[i] ?? 'nothing');
   }
 }
 

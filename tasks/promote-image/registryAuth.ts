@@ -101,7 +101,10 @@ export class RegistryAuthenticator {
     const challenges = parseChallenges(header);
     this.method = chooseAuthMethod(challenges, this.registry);
     this.tokens.delete([...scopes].sort().join(' '));
-    return [...new Set([...scopes, ...challengeScopes(challenges)])];
+    // A challenge's scope the request's scopes already cover (`pull` when `pull,push` is asked for)
+    // is left out: the token stays the one every later request for the same scopes uses.
+    const added = challengeScopes(challenges).filter((s) => !scopes.some((held) => covers(held, s)));
+    return [...new Set([...scopes, ...added])];
   }
 
   private basicAuthorization(scopes: readonly string[]): string {
@@ -195,6 +198,17 @@ export class RegistryAuthenticator {
     const expiresAt = jwtExpiry(value) ?? this.now() + (expiresIn ?? DEFAULT_LIFETIME_SECONDS) * 1000;
     return { value, refreshAfter: expiresAt - Math.min(EXPIRY_MARGIN_MS, (expiresAt - this.now()) / 2) };
   }
+}
+
+/** Whether scope `held` (`type:name:actions`) grants every action `wanted` names. */
+function covers(held: string, wanted: string): boolean {
+  const split = (scope: string): [string, string[]] => {
+    const at = scope.lastIndexOf(':');
+    return [scope.slice(0, at), scope.slice(at + 1).split(',')];
+  };
+  const [heldResource, heldActions] = split(held);
+  const [wantedResource, wantedActions] = split(wanted);
+  return heldResource === wantedResource && wantedActions.every((a) => heldActions.includes(a));
 }
 
 /** A JWT's `exp` in epoch milliseconds; undefined for opaque tokens. */

@@ -94,14 +94,22 @@ export class RegistryClient {
     return { digest, mediaType: mediaType === 'application/json' ? '' : mediaType, bytes };
   }
 
-  /** The digest a tag (or digest) points at, from a HEAD; undefined when absent. */
-  async manifestDigest(repository: string, reference: string): Promise<string | undefined> {
+  /**
+   * The digest a tag (or digest) points at, from a HEAD; undefined when absent. `push` asks with the
+   * push scope: a caller about to write saves a token exchange by using the token the writes need.
+   */
+  async manifestDigest(
+    repository: string,
+    reference: string,
+    action: RegistryAction = 'pull',
+  ): Promise<string | undefined> {
     const spec: HttpRequest = {
       method: 'HEAD',
       url: `${this.origin}/v2/${repository}/manifests/${reference}`,
       headers: { accept: MANIFEST_ACCEPT },
     };
-    const response = await this.request(spec, [pullScope(repository)], repository, 'pull');
+    const scope = action === 'push' ? pushScope(repository) : pullScope(repository);
+    const response = await this.request(spec, [scope], repository, action);
     await response.body.dump();
     if (response.statusCode === 404) return undefined;
     if (response.statusCode !== 200) throw await statusError(spec, response);

@@ -85,6 +85,10 @@ export async function sendOnce(settings: HttpSettings, spec: HttpRequest): Promi
       dispatcher: readOnly ? redirecting(settings.dispatcher) : settings.dispatcher,
       headersTimeout: settings.timeoutMs,
       bodyTimeout: settings.timeoutMs,
+      // undici closes the connection after a HEAD unless told not to (a guard against servers that
+      // send a body anyway); registries do not, and a new connection costs a TLS handshake (and a
+      // proxy CONNECT) per HEAD: every blob and manifest check.
+      ...(spec.method === 'HEAD' ? { reset: false } : {}),
     });
   } finally {
     // A registry may answer (401, 5xx) before it has read the whole body: the rest of a streamed
