@@ -85,6 +85,28 @@ interface ResourcePath {
   readonly subresource: string | undefined;
 }
 
+/** What the request log keeps of one request, with the user its bearer token authenticates as. */
+function recordOf(
+  request: IncomingMessage,
+  authenticate: (token: string) => string | undefined,
+  upgrade?: string,
+): ApiRequestRecord {
+  const header = request.headers.authorization ?? '';
+  const url = request.url ?? '/';
+  return {
+    time: new Date().toISOString(),
+    method: request.method ?? 'GET',
+    path: pathOf(request),
+    query: url.includes('?') ? url.slice(url.indexOf('?') + 1) : '',
+    contentType: request.headers['content-type'],
+    accept: request.headers.accept,
+    userAgent: request.headers['user-agent'],
+    user: /^Bearer\s+/i.test(header) ? authenticate(header.replace(/^Bearer\s+/i, '').trim()) : undefined,
+    ...(upgrade === undefined ? {} : { upgrade }),
+    status: 0,
+  };
+}
+
 /**
  * The Kubernetes API server stand-in: discovery, OpenAPI v3, CRUD, list/watch with selectors, the
  * four patch types, dry run, status/scale/log subresources. Objects live in `options.store`;
@@ -94,23 +116,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const requests: ApiRequestRecord[] = [];
   const handler = new ApiHandler(options);
   const upgrade = (request: IncomingMessage, socket: Socket, head: Buffer): void => {
-    const header = request.headers.authorization ?? '';
-    const user = /^Bearer\s+/i.test(header)
-      ? options.authenticate(header.replace(/^Bearer\s+/i, '').trim())
-      : undefined;
-    const url = request.url ?? '/';
-    const record: ApiRequestRecord = {
-      time: new Date().toISOString(),
-      method: request.method ?? 'GET',
-      path: pathOf(request),
-      query: url.includes('?') ? url.slice(url.indexOf('?') + 1) : '',
-      contentType: request.headers['content-type'],
-      accept: request.headers.accept,
-      userAgent: request.headers['user-agent'],
-      user,
-      upgrade: request.headers.upgrade ?? '',
-      status: 0,
-    };
+    const record = recordOf(request, (token) => options.authenticate(token), request.headers.upgrade ?? '');
     requests.push(record);
     const match = PORT_FORWARD_PATH.exec(record.path);
     const pod = match === null ? undefined : options.store.getByKind('Pod', match[1], match[2] ?? '');
@@ -118,7 +124,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       record.status = Number(status.slice(0, 3));
       socket.end(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (user === undefined) return refuse('401 Unauthorized');
+    if (record.user === undefined) return refuse('401 Unauthorized');
     if (pod === undefined) return refuse('404 Not Found');
     if (options.portForward === undefined) return refuse('501 Not Implemented');
     options.portForward(pod, request, socket, head);
@@ -126,29 +132,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const server = await startHttpsServer(
     options.tls,
     async (request, response) => {
-      const header = request.headers.authorization;
-      const token =
-        header !== undefined && /^Bearer\s+/i.test(header)
-          ? header.replace(/^Bearer\s+/i, '').trim()
-          : undefined;
-      const user = token === undefined ? undefined : options.authenticate(token);
-      const url = request.url ?? '/';
-      const record: ApiRequestRecord = {
-        time: new Date().toISOString(),
-        method: request.method ?? 'GET',
-        path: pathOf(request),
-        query: url.includes('?') ? url.slice(url.indexOf('?') + 1) : '',
-        contentType: request.headers['content-type'],
-        accept: request.headers.accept,
-        userAgent: request.headers['user-agent'],
-        user,
-        status: 0,
-      };
+      const record = recordOf(request, (token) => options.authenticate(token));
+      const user = record.user;
+      const presentedToken = /^Bearer\s+/i.test(request.headers.authorization ?? '');
       requests.push(record);
       response.on('close', () => {
         record.status = response.statusCode;
       });
-      if (user === undefined && !(token === undefined && PUBLIC_PATHS.has(record.path))) {
+      if (user === undefined && !(!presentedToken && PUBLIC_PATHS.has(record.path))) {
         sendStatus(response, new ApiError(401, 'Unauthorized', 'Unauthorized'));
         return;
       }
