@@ -2,7 +2,7 @@ import * as tl from 'azure-pipelines-task-lib/task';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../common/errors';
 import { formatImageReference } from '../common/imageReference';
-import { undiciDispatcher } from '../common/proxy';
+import { undiciDispatcher } from '../common/undiciDispatcher';
 import { isAcrLoginServer, lockPromoted, LockTargetMissingError } from './acrMetadata';
 import { copyImage, ImageNotFoundError, TagConflictError } from './copy';
 import { explainCopyError } from './copyErrors';

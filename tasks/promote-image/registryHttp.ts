@@ -4,7 +4,7 @@ import { DEFAULT_RETRY, withRetries, type RetryHooks, type RetryPolicyOptions } 
 
 /** How every registry request is sent: one dispatcher (the agent's proxy), timeouts, retries. */
 export interface HttpSettings {
-  /** From tasks/common/proxy.ts `undiciDispatcher()` in the task; a test's own proxy agent in tests. */
+  /** From tasks/common/undiciDispatcher.ts `undiciDispatcher()` in the task; a test's own proxy agent in tests. */
   readonly dispatcher: Dispatcher;
   /**
    * Per try: the wait for response headers, and the longest pause between two body chunks. An idle

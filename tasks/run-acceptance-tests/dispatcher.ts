@@ -1,5 +1,5 @@
 import { Agent, Dispatcher } from 'undici';
-import { undiciDispatcher } from '../common/proxy';
+import { undiciDispatcher } from '../common/undiciDispatcher';
 
 /** 127.0.0.0/8, ::1 and localhost: addresses on this agent, where a proxy could only get in the way. */
 export function isLoopback(url: string): boolean {

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { undiciDispatcher } from '../../tasks/common/proxy';
+import { undiciDispatcher } from '../../tasks/common/undiciDispatcher';
 import type { RegistryCredentials } from '../../tasks/promote-image/registryAuth';
 import {
   startSandbox,
