@@ -10,8 +10,8 @@ import {
   type Descriptor,
   type RawManifest,
 } from './manifests';
-import { buildPlan, type CopyPlan, type ManifestNode } from './plan';
-import { DigestMismatchError, type RegistryClient } from './registryClient';
+import { blobsHeldWith, buildPlan, type CopyPlan, type ManifestNode } from './plan';
+import { DigestMismatchError, type ReferrerListing, type RegistryClient } from './registryClient';
 import { decideTags, type TagConflict, type TagDecision } from './tagProtection';
 
 export interface CopyEndpoint {
@@ -105,9 +105,27 @@ export async function copyImage(options: CopyOptions): Promise<CopyResult> {
       current.set(tag, await target.client.manifestDigest(target.repository, tag, 'push')),
     ),
   );
+  // Whether the target holds each manifest is asked as soon as the source names its digest, while
+  // the rest of the graph is read (reads only: nothing is written before the tag check below). A
+  // target tag that names the digest already says so: a re-run does not ask again.
+  const presence = new Map<string, Promise<boolean>>();
+  const presenceOf = (digest: string): Promise<boolean> => {
+    let held = presence.get(digest);
+    if (held === undefined) {
+      held = tagsRead.then(
+        async () =>
+          [...current.values()].includes(digest) ||
+          (await target.client.manifestDigest(target.repository, digest, 'push')) === digest,
+      );
+      // Awaited below; until then a failure must not count as unhandled.
+      held.catch(() => undefined);
+      presence.set(digest, held);
+    }
+    return held;
+  };
   // Settled at once, so a failure of one side never goes unhandled while the other is awaited.
   const [graph, tagsOutcome] = await Promise.allSettled([
-    readGraph(source, options.includeReferrers),
+    readGraph(source, options.includeReferrers, (digest) => void presenceOf(digest)),
     tagsRead,
   ]);
   if (graph.status === 'rejected') throw graph.reason;
@@ -120,12 +138,11 @@ export async function copyImage(options: CopyOptions): Promise<CopyResult> {
   const tagCheck = decideTags(plan.tags, current, plan.digest, options.overwrite);
   if (!tagCheck.ok) throw new TagConflictError(target.client.host, target.repository, tagCheck.conflicts);
 
-  // Which manifests the target holds is asked while the blobs go (reads only: nothing is written
-  // before the tag check above, and no manifest before its blobs).
-  const presence = manifestPresence(target, plan.manifests);
-  presence.catch(() => undefined);
-  const blobStats = await copyBlobs(options, plan.blobs);
-  const manifestStats = await copyManifests(target, plan.manifests, await presence);
+  const present = await Promise.all(plan.manifests.map((manifest) => presenceOf(manifest.digest)));
+  const held = new Set(plan.manifests.filter((_, i) => present[i] === true).map((m) => m.digest));
+  // A re-promotion finds every manifest in place and so asks for no blob at all.
+  const blobStats = await copyBlobs(options, plan.blobs, blobsHeldWith(plan.manifests, held));
+  const manifestStats = await copyManifests(target, plan.manifests, present);
   await linkReferrers(target, plan);
 
   let tagsWritten = 0;
@@ -157,54 +174,90 @@ export async function copyImage(options: CopyOptions): Promise<CopyResult> {
   };
 }
 
-/** The promoted manifest with its children and referrers, every manifest read by digest and verified. */
+/**
+ * The promoted manifest with its children and referrers, every manifest read by digest and verified.
+ * `discovered` hears each manifest digest as soon as it is known (before its bytes are read).
+ */
 export async function readGraph(
   source: CopyEndpoint & { readonly reference: string },
   includeReferrers: boolean,
+  discovered: (digest: string) => void = () => undefined,
 ): Promise<ManifestNode> {
   const { client, repository } = source;
-  const top = await client.getManifest(repository, source.reference);
-  if (top === undefined) throw new ImageNotFoundError(client.host, repository, source.reference);
   const seen = new Set<string>();
+  const listing = (digest: string, depth: number): Promise<ReferrerListing | undefined> =>
+    includeReferrers && depth < MAX_REFERRER_DEPTH
+      ? client.referrers(repository, digest)
+      : Promise.resolve(undefined);
 
-  const nodeOf = async (manifest: RawManifest, depth: number): Promise<ManifestNode> => {
-    seen.add(manifest.digest);
+  /**
+   * `digest` when the index or listing that names the manifest gave it: its referrers are then
+   * listed while its bytes are read, not after.
+   */
+  const nodeOf = async (
+    read: () => Promise<RawManifest>,
+    digest: string | undefined,
+    depth: number,
+  ): Promise<ManifestNode> => {
+    const [manifestRead, earlyListing] = await Promise.allSettled([
+      read(),
+      digest === undefined ? Promise.resolve(undefined) : listing(digest, depth),
+    ]);
+    if (manifestRead.status === 'rejected') throw manifestRead.reason;
+    if (earlyListing.status === 'rejected') throw earlyListing.reason;
+    const manifest = manifestRead.value;
+    if (digest === undefined) {
+      seen.add(manifest.digest);
+      discovered(manifest.digest);
+    }
     const parsed = parseManifest(manifest);
-    // The referrers are asked for while the children are read.
-    const listing =
-      includeReferrers && depth < MAX_REFERRER_DEPTH
-        ? client.referrers(repository, manifest.digest)
-        : undefined;
+    const named = (d: Descriptor): Promise<ManifestNode> => {
+      seen.add(d.digest);
+      discovered(d.digest);
+      return nodeOf(() => fetchByDigest(d.digest), d.digest, depth);
+    };
     const [childrenRead, listingRead] = await Promise.allSettled([
-      parsed.kind === 'index'
-        ? Promise.all(parsed.manifests.map(async (d) => nodeOf(await fetchByDigest(d.digest), depth)))
-        : Promise.resolve([]),
-      listing,
+      parsed.kind === 'index' ? Promise.all(parsed.manifests.map(named)) : Promise.resolve([]),
+      digest === undefined ? listing(manifest.digest, depth) : Promise.resolve(earlyListing.value),
     ]);
     if (childrenRead.status === 'rejected') throw childrenRead.reason;
     if (listingRead.status === 'rejected') throw listingRead.reason;
-    const children = childrenRead.value;
     const referrers: { descriptor: Descriptor; node: ManifestNode }[] = [];
-    if (listingRead.value !== undefined) {
-      const listed = listingRead.value;
-      for (const descriptor of listed.manifests) {
-        if (seen.has(descriptor.digest)) continue;
-        referrers.push({ descriptor, node: await nodeOf(await fetchByDigest(descriptor.digest), depth + 1) });
-      }
+    for (const descriptor of listingRead.value?.manifests ?? []) {
+      if (seen.has(descriptor.digest)) continue;
+      seen.add(descriptor.digest);
+      discovered(descriptor.digest);
+      referrers.push({
+        descriptor,
+        node: await nodeOf(() => fetchByDigest(descriptor.digest), descriptor.digest, depth + 1),
+      });
     }
-    return { manifest, parsed, children, referrers };
+    return { manifest, parsed, children: childrenRead.value, referrers };
   };
   const fetchByDigest = async (digest: string): Promise<RawManifest> => {
     const manifest = await client.getManifest(repository, digest);
     if (manifest === undefined) throw new ImageNotFoundError(client.host, repository, digest);
     return manifest;
   };
-  return nodeOf(top, 0);
+  const top = async (): Promise<RawManifest> => {
+    const manifest = await client.getManifest(repository, source.reference);
+    if (manifest === undefined) throw new ImageNotFoundError(client.host, repository, source.reference);
+    return manifest;
+  };
+  // A digest reference names the promoted manifest before it is read.
+  const known = source.reference.startsWith('sha256:') ? source.reference : undefined;
+  if (known !== undefined) {
+    seen.add(known);
+    discovered(known);
+  }
+  return nodeOf(top, known, 0);
 }
 
 async function copyBlobs(
   options: CopyOptions,
   blobs: readonly Descriptor[],
+  /** Blobs the target is known to hold (blobsHeldWith): skipped without asking. */
+  held: ReadonlySet<string>,
 ): Promise<Pick<CopyStats, 'blobsCopied' | 'blobsSkipped' | 'blobsMounted' | 'bytesCopied'>> {
   const { source, target } = options;
   const limit = new ConcurrencyLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
@@ -213,6 +266,7 @@ async function copyBlobs(
   const sameRegistry = source.client.host === target.client.host;
   const outcomes = await Promise.allSettled(
     blobs.map(async (blob): Promise<'copied' | 'skipped' | 'mounted'> => {
+      if (held.has(blob.digest)) return 'skipped';
       // Asked with the push scope: the token the upload needs anyway serves the check too.
       if (await checks.run(() => target.client.blobExists(target.repository, blob.digest, 'push')))
         return 'skipped';
@@ -290,16 +344,6 @@ export function verifiedStream(body: Readable, blob: Pick<Descriptor, 'digest' |
   });
   // pipeline, not pipe: a source that breaks off must fail the upload, not leave it waiting.
   return pipeline(body, verifier, () => undefined);
-}
-
-/** Whether the target holds each manifest, asked of all at once. */
-function manifestPresence(target: CopyEndpoint, manifests: readonly RawManifest[]): Promise<boolean[]> {
-  return Promise.all(
-    manifests.map(
-      async (manifest) =>
-        (await target.client.manifestDigest(target.repository, manifest.digest, 'push')) === manifest.digest,
-    ),
-  );
 }
 
 async function copyManifests(

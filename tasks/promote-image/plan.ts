@@ -1,4 +1,4 @@
-import type { Descriptor, ParsedManifest, RawManifest } from './manifests';
+import { parseManifest, type Descriptor, type ParsedManifest, type RawManifest } from './manifests';
 
 /** A manifest with everything it refers to and everything that refers to it, as read from the source. */
 export interface ManifestNode {
@@ -85,4 +85,21 @@ export function buildPlan(root: ManifestNode, tags: readonly string[]): CopyPlan
  */
 export function isDistributable(blob: Descriptor): boolean {
   return !/\.(foreign|nondistributable)\./.test(blob.mediaType ?? '') && (blob.urls ?? []).length === 0;
+}
+
+/**
+ * The blobs a target holds for certain because it holds a manifest that names them: a registry
+ * takes a manifest only once every blob it names is there (MANIFEST_BLOB_UNKNOWN in the
+ * distribution spec; ACR and the distribution registry both check), and keeps the blobs of the
+ * manifests it holds. `held`: the digests of the manifests the target holds.
+ */
+export function blobsHeldWith(manifests: readonly RawManifest[], held: ReadonlySet<string>): Set<string> {
+  const blobs = new Set<string>();
+  for (const manifest of manifests) {
+    if (!held.has(manifest.digest)) continue;
+    const parsed = parseManifest(manifest);
+    if (parsed.kind !== 'image') continue;
+    for (const blob of [parsed.config, ...parsed.layers]) blobs.add(blob.digest);
+  }
+  return blobs;
 }

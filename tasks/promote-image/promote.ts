@@ -11,6 +11,7 @@ import type { PromoteImageInputs } from './inputs';
 import { loc, userError } from './messages';
 import { Credentials, registryClient } from './registries';
 import { DigestMismatchError, type RegistryClient } from './registryClient';
+import { keepHttpParserAtBaseline } from './registryHttp';
 import { formatBytes, formatSeconds, formatThroughput, type Promotion } from './summary';
 import { decideTags, type TagDecision } from './tagProtection';
 
@@ -21,6 +22,7 @@ export interface PromoteServices {
 }
 
 export function defaultServices(): PromoteServices {
+  keepHttpParserAtBaseline();
   return { dispatcher: undiciDispatcher(), credentials: new Credentials() };
 }
 
@@ -60,14 +62,18 @@ export async function execute(inputs: PromoteImageInputs, services: PromoteServi
       inputs.method === 'copy'
         ? await promoteByCopy(inputs, sourceClient, targetClient)
         : await promoteByImport(inputs, sourceClient, targetClient, services.credentials);
-    // A copy has signed in to the target with the push scope; its token serves the read-back too.
-    await verifyTarget(
-      targetClient,
-      target.repository,
-      outcome.digest,
-      target.tags,
-      inputs.method === 'copy' ? 'push' : 'pull',
-    );
+    // A promotion that wrote nothing has already read each target tag and the digest itself, with
+    // the source digest as the answer, in the checks before the first write: a second read proves
+    // nothing more. A copy has signed in to the target with the push scope; its token serves the
+    // read-back too.
+    if (outcome.written)
+      await verifyTarget(
+        targetClient,
+        target.repository,
+        outcome.digest,
+        target.tags,
+        inputs.method === 'copy' ? 'push' : 'pull',
+      );
     for (const decision of outcome.tags) console.log(tagLine(target.registry, target.repository, decision));
     if (inputs.lockTags) {
       await lockPromoted(targetClient, target.repository, outcome.digest, target.tags);
@@ -97,7 +103,10 @@ export async function execute(inputs: PromoteImageInputs, services: PromoteServi
   }
 }
 
-type Outcome = Pick<Promotion, 'digest' | 'tags' | 'stats' | 'imported'>;
+type Outcome = Pick<Promotion, 'digest' | 'tags' | 'stats' | 'imported'> & {
+  /** Whether a manifest or tag was written to the target (blobs alone change no tag or digest). */
+  readonly written: boolean;
+};
 
 async function promoteByCopy(
   inputs: PromoteImageInputs,
@@ -133,7 +142,13 @@ async function promoteByCopy(
       formatThroughput(stats.bytesCopied, stats.durationMs),
     ),
   );
-  return { digest: result.digest, tags: result.tags, stats, imported: false };
+  return {
+    digest: result.digest,
+    tags: result.tags,
+    stats,
+    imported: false,
+    written: stats.manifestsCopied > 0 || stats.tagsWritten > 0,
+  };
 }
 
 /**
@@ -164,7 +179,7 @@ async function promoteByImport(
       : (await targetClient.manifestDigest(target.repository, digest)) === digest;
   if (complete) {
     console.log(loc('PromoteImportNotNeeded', `${target.registry}/${target.repository}`, digest));
-    return { digest, tags: check.decisions, stats: undefined, imported: false };
+    return { digest, tags: check.decisions, stats: undefined, imported: false, written: false };
   }
   const importStarted = Date.now();
   await importWithArm(
@@ -186,7 +201,7 @@ async function promoteByImport(
     credentials,
   );
   console.log(loc('PromoteImported', digest, target.registry, formatSeconds(Date.now() - importStarted)));
-  return { digest, tags: check.decisions, stats: undefined, imported: true };
+  return { digest, tags: check.decisions, stats: undefined, imported: true, written: true };
 }
 
 /** Reads back what the target now serves: the digest itself, and each tag. */

@@ -1,9 +1,10 @@
-import type { TokenCredential } from '@azure/identity';
+import type { AccessToken, TokenCredential } from '@azure/identity';
 import type { Dispatcher } from 'undici';
 import type { AzureConnection } from '../common/azureConnection';
 import { explainSignInError } from '../common/azureErrors';
 import { createCredential } from '../common/credential';
 import { perTryTimeoutMs } from '../common/retry';
+import { isAcrLoginServer } from './acrMetadata';
 import type { RegistryCredentials } from './registryAuth';
 import { RegistryClient } from './registryClient';
 import { httpSettings } from './registryHttp';
@@ -17,11 +18,44 @@ export class Credentials {
   of(connection: AzureConnection): TokenCredential {
     let credential = this.byConnection.get(connection.id);
     if (credential === undefined) {
-      credential = this.create(connection);
+      credential = sharingRequests(this.create(connection));
       this.byConnection.set(connection.id, credential);
     }
     return credential;
   }
+
+  /**
+   * Asks for a token now, without waiting for it: a sign-in that asks for the same scope while
+   * this request is on its way joins it. A failure is left for that sign-in to report.
+   */
+  requestEarly(connection: AzureConnection, scope: string): void {
+    this.of(connection)
+      .getToken(scope)
+      .catch(() => undefined);
+  }
+}
+
+/**
+ * A request for a scope that is already on its way is joined rather than sent again: both sides of
+ * a promotion usually sign in with one connection at the same moment. Requests with options (the
+ * ARM clients' abort signals, claims) are never shared.
+ */
+function sharingRequests(credential: TokenCredential): TokenCredential {
+  const pending = new Map<string, Promise<AccessToken | null>>();
+  return {
+    getToken: (scopes, options) => {
+      if (options !== undefined) return credential.getToken(scopes, options);
+      const key = [scopes].flat().join(' ');
+      let request = pending.get(key);
+      if (request === undefined) {
+        request = credential.getToken(scopes);
+        pending.set(key, request);
+        const settled = (): void => void pending.delete(key);
+        request.then(settled, settled);
+      }
+      return request;
+    },
+  };
 }
 
 /**
@@ -58,6 +92,10 @@ export function registryClient(
   credentials: Credentials,
   dispatcher: Dispatcher,
 ): RegistryClient {
+  // ACR's challenge will ask for the exchange of an Entra ID token: that token is on its way while
+  // the challenge is.
+  if (isAcrLoginServer(registry, connection.cloud.containerRegistryDnsSuffix))
+    credentials.requestEarly(connection, connection.cloud.containerRegistryScope);
   return new RegistryClient(
     registry,
     registryCredentials(connection, credentials.of(connection), registry),

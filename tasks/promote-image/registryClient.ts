@@ -52,6 +52,12 @@ export function pushScope(repository: string): string {
   return `repository:${repository}:pull,push`;
 }
 
+/** Where a manifest's referrers were listed, and what they are. */
+export interface ReferrerListing {
+  readonly source: 'api' | 'tag';
+  readonly manifests: readonly Descriptor[];
+}
+
 /**
  * A minimal OCI distribution client for one registry over HTTPS: manifests, blobs (streamed),
  * uploads, cross-repository mounts, referrers and tags. Auth follows the registry's challenge
@@ -60,6 +66,8 @@ export function pushScope(repository: string): string {
 export class RegistryClient {
   readonly auth: RegistryAuthenticator;
   private readonly origin: string;
+  /** Whether the registry serves the OCI referrers API; undefined until it has answered once. */
+  private referrersApi: boolean | undefined;
 
   constructor(
     /** Login server, `host[:port]`. */
@@ -210,24 +218,26 @@ export class RegistryClient {
 
   /**
    * Manifests that refer to `digest`: the OCI referrers API, else (a 404: the registry has no such
-   * API) the `sha256-<hex>` tag schema. Empty when there are none.
+   * API) the `sha256-<hex>` tag schema. Empty when there are none. A registry that has answered 404
+   * once is not asked again: the spec forbids a 404 from a registry with the API.
    */
-  async referrers(
-    repository: string,
-    digest: string,
-  ): Promise<{ readonly source: 'api' | 'tag'; readonly manifests: readonly Descriptor[] }> {
-    const spec: HttpRequest = {
-      method: 'GET',
-      url: `${this.origin}/v2/${repository}/referrers/${digest}`,
-      headers: { accept: MEDIA_TYPES.ociIndex },
-    };
-    const { response, bytes } = await this.requestWhole(spec, [pullScope(repository)], repository, 'pull');
-    if (bytes !== undefined) {
-      const index = JSON.parse(bytes.toString('utf8')) as { manifests?: Descriptor[] };
-      return { source: 'api', manifests: index.manifests ?? [] };
+  async referrers(repository: string, digest: string): Promise<ReferrerListing> {
+    if (this.referrersApi !== false) {
+      const spec: HttpRequest = {
+        method: 'GET',
+        url: `${this.origin}/v2/${repository}/referrers/${digest}`,
+        headers: { accept: MEDIA_TYPES.ociIndex },
+      };
+      const { response, bytes } = await this.requestWhole(spec, [pullScope(repository)], repository, 'pull');
+      if (bytes !== undefined) {
+        this.referrersApi = true;
+        const index = JSON.parse(bytes.toString('utf8')) as { manifests?: Descriptor[] };
+        return { source: 'api', manifests: index.manifests ?? [] };
+      }
+      if (response.statusCode !== 404) throw await statusError(spec, response);
+      await response.body.dump();
+      this.referrersApi = false;
     }
-    if (response.statusCode !== 404) throw await statusError(spec, response);
-    await response.body.dump();
     const fallback = await this.getManifest(repository, digest.replace(':', '-'));
     if (fallback === undefined) return { source: 'tag', manifests: [] };
     const index = JSON.parse(fallback.bytes.toString('utf8')) as { manifests?: Descriptor[] };

@@ -131,7 +131,7 @@ describe('PromoteImage bundle against the sandbox (Entra ID, ARM, registries beh
     assert.ok(apiReads.length > 0, 'the referrers API was asked');
   });
 
-  it('uploads no blob and writes nothing to the target when run again', async () => {
+  it('uploads no blob, asks about none and writes nothing to the target when run again', async () => {
     const image = await harness.push(NONPROD, 'team/again', {
       tag: '4.0.0',
       platforms: ['linux/amd64', 'linux/arm64'],
@@ -144,6 +144,14 @@ describe('PromoteImage bundle against the sandbox (Entra ID, ARM, registries beh
 
     assertPromoted(run, PROD, 'team/again', image.digest);
     assert.deepEqual(writesTo(PROD, since), [], 'no upload, manifest or tag written');
+    assert.deepEqual(
+      harness.acr.requests
+        .slice(since)
+        .filter((r) => r.registry === PROD && r.route === '/v2/{repo}/blobs/{digest}')
+        .map((r) => `${r.method} ${r.path}`),
+      [],
+      'every manifest is there, so no blob is asked about',
+    );
     // 4 manifests (index, 2 platforms, the signature); 8 blobs (2 configs, 4 layers, the signature's
     // empty config and its document).
     assert.match(run.stdout, /Copied 0 manifest\(s\) \(4 already there\); blobs: 0 copied, 8 already there/);

@@ -11,6 +11,7 @@ import { httpSettings } from '../../tasks/promote-image/registryHttp';
 import type { RegistryCredentials } from '../../tasks/promote-image/registryAuth';
 import { pushImage, pushImageTo } from '../../sandbox/acr/images';
 import { getManifest } from '../../sandbox/acr/registry';
+import type { AcrRequestRecord } from '../../sandbox/acr/state';
 import { PLAIN_REGISTRY, startPromoteSandbox, type PromoteSandbox } from './registrySandbox';
 
 const NONPROD = 'contosononprod';
@@ -83,6 +84,16 @@ describe('PromoteImage copy against real registries behind ACR auth', function (
     reference: string,
   ): Promise<string | undefined> {
     return (await getManifest(sandbox.acr.ownerEndpoint(registry), repository, reference))?.digest;
+  }
+
+  /** Requests about blobs (HEAD, GET) a registry answered since request number `since`. */
+  function blobRequests(registry: string, repository: string, since: number): AcrRequestRecord[] {
+    return sandbox.acr.requests
+      .slice(since)
+      .filter(
+        (r) =>
+          r.registry === registry && r.repository === repository && r.route === '/v2/{repo}/blobs/{digest}',
+      );
   }
 
   function blobUploads(registry: string, repository: string, since: number): number {
@@ -197,7 +208,7 @@ describe('PromoteImage copy against real registries behind ACR auth', function (
     assert.equal(await digestAt(PROD, 'team/unsigned', image.referrerDigests[0]!), undefined);
   });
 
-  it('uploads no blob and writes nothing when promoted again', async function () {
+  it('uploads no blob, asks about none and writes nothing when promoted again', async function () {
     await pushImage(sandbox.acr, NONPROD, 'team/again', {
       tag: '4.0.0',
       platforms: ['linux/amd64', 'linux/arm64'],
@@ -239,6 +250,69 @@ describe('PromoteImage copy against real registries behind ACR auth', function (
           r.registry === PROD && r.path.startsWith('/v2/') && ['PUT', 'POST', 'PATCH'].includes(r.method),
       );
     assert.deepEqual(writes, []);
+    // Every manifest is there, and a registry holds a manifest only with all its blobs.
+    assert.deepEqual(blobRequests(PROD, 'team/again', since), []);
+  });
+
+  it('asks about the blobs of the manifests the target lacks, and of no other', async function () {
+    const image = await pushImage(sandbox.acr, NONPROD, 'team/half', {
+      tag: '4.1.0',
+      platforms: ['linux/amd64', 'linux/arm64'],
+    });
+    const [amd64, arm64] = image.platforms;
+    await promote(
+      { registry: NONPROD, repository: 'team/half', reference: amd64!.manifestDigest },
+      { registry: PROD, repository: 'team/half', tags: [] },
+    );
+    const since = sandbox.acr.requests.length;
+
+    const result = await promote(
+      { registry: NONPROD, repository: 'team/half', reference: '4.1.0' },
+      { registry: PROD, repository: 'team/half', tags: ['4.1.0'] },
+    );
+
+    const amd64Blobs = [amd64!.configDigest, ...amd64!.layerDigests];
+    const arm64Only = [arm64!.configDigest, ...arm64!.layerDigests].filter((d) => !amd64Blobs.includes(d));
+    assert.deepEqual(
+      [...new Set(blobRequests(PROD, 'team/half', since).map((r) => r.path.split('/').pop()))].sort(),
+      [...arm64Only].sort(),
+    );
+    assert.equal(result.stats.blobsCopied, arm64Only.length);
+    assert.equal(result.stats.blobsSkipped, image.blobDigests.length - arm64Only.length);
+    assert.equal(result.stats.manifestsCopied, 2);
+    assert.equal(await digestAt(PROD, 'team/half', '4.1.0'), image.digest);
+  });
+
+  it('asks a registry without the referrers API for it once, then reads the sha256-<hex> tag', async function () {
+    const image = await pushImage(sandbox.acr, NONPROD, 'team/listed', {
+      tag: '1',
+      platforms: ['linux/amd64', 'linux/arm64'],
+      referrers: ['application/vnd.example.sig'],
+    });
+    const source = client(NONPROD);
+    const since = sandbox.acr.requests.length;
+
+    const listings = [];
+    for (const digest of [image.digest, ...image.manifestDigests])
+      listings.push(await source.referrers('team/listed', digest));
+
+    const asked = sandbox.acr.requests
+      .slice(since)
+      .filter((r) => r.registry === NONPROD && r.route === '/v2/{repo}/referrers/{digest}')
+      // The first request of a fresh client is the one the registry challenges (401).
+      .filter((r) => r.status !== 401);
+    assert.deepEqual(
+      asked.map((r) => r.status),
+      [404],
+    );
+    assert.deepEqual(
+      listings.map((l) => [l.source, l.manifests.map((m) => m.digest)]),
+      [
+        ['tag', image.referrerDigests],
+        ['tag', []],
+        ['tag', []],
+      ],
+    );
   });
 
   it('refuses to move a tag that points at another digest, before writing anything', async function () {

@@ -7,7 +7,7 @@ import {
   type Descriptor,
   type RawManifest,
 } from '../../tasks/promote-image/manifests';
-import { buildPlan, type ManifestNode } from '../../tasks/promote-image/plan';
+import { blobsHeldWith, buildPlan, type ManifestNode } from '../../tasks/promote-image/plan';
 
 function blob(
   name: string,
@@ -178,5 +178,29 @@ describe('PromoteImage copy plan', () => {
         error instanceof UnsupportedManifestError &&
         error.mediaType === 'application/vnd.docker.distribution.manifest.v1+prettyjws',
     );
+  });
+
+  describe('blobs the target holds with its manifests', () => {
+    const amd64 = image(CONFIG_AMD64, [BASE, APP_AMD64]);
+    const arm64 = image(CONFIG_ARM64, [BASE, APP_ARM64]);
+    const index = raw({
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPES.ociIndex,
+      manifests: [descriptorOf(amd64), descriptorOf(arm64)],
+    });
+
+    it('are the config and layers of each image manifest the target holds', () => {
+      const held = blobsHeldWith([amd64, arm64, index], new Set([amd64.digest]));
+
+      assert.deepEqual([...held].sort(), [CONFIG_AMD64, BASE, APP_AMD64].map((b) => b.digest).sort());
+    });
+
+    it('are none when the target holds only an index, which names manifests rather than blobs', () => {
+      assert.deepEqual(blobsHeldWith([amd64, arm64, index], new Set([index.digest])), new Set());
+    });
+
+    it('are none when the target holds no manifest of the plan', () => {
+      assert.deepEqual(blobsHeldWith([amd64, arm64, index], new Set()), new Set());
+    });
   });
 });

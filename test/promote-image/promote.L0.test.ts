@@ -193,6 +193,26 @@ describe('PromoteImage (L0)', () => {
       assert.match(result.stdout, new RegExp(`loc_mock_PromoteTagKept ${PROD}/team/web:prod`));
     });
 
+    it('reads each tag once on a re-run, and asks about no manifest or blob behind them', async () => {
+      const result = await run({
+        registries: {
+          [NONPROD]: registryWith([{ repository: 'team/web', tag: '1.4.2', image: WEB }]),
+          [PROD]: registryWith([
+            { repository: 'team/web', tag: 'prod', image: WEB },
+            { repository: 'team/web', tag: '1.4.2', image: WEB },
+          ]),
+        },
+      });
+
+      assert.ok(result.succeeded, failureMessage(result));
+      // A tag at the digest shows the manifest is there, and a registry holds a manifest only with
+      // its blobs; the checks before any write already read what a read-back would.
+      const reads = recordedCalls(result.stdout)
+        .filter((c) => c['host'] === PROD && c['method'] === 'HEAD' && c['authorized'] === true)
+        .map((c) => String(c['path']));
+      assert.deepEqual(reads.sort(), ['/v2/team/web/manifests/1.4.2', '/v2/team/web/manifests/prod']);
+    });
+
     it('fails before writing anything when a target tag points at another digest', async () => {
       const result = await run({
         registries: {
