@@ -77,6 +77,8 @@ export interface ApplyResult {
   /** kubectl's `kind/name serverside-applied` lines. */
   readonly lines: readonly string[];
   readonly workloads: readonly AppliedWorkload[];
+  /** Every object as the apply returned it, by addressKey; empty when the apply failed. */
+  readonly objects: ReadonlyMap<string, JsonObject>;
   /** Set when kubectl failed part-way: some objects may have been applied, and `workloads` says which changed. */
   readonly error: Error | undefined;
 }
@@ -123,6 +125,7 @@ export async function applyManifests(kubectl: Kubectl, request: ApplyRequest): P
   return {
     lines,
     error,
+    objects: returned ?? new Map(),
     workloads: workloads.map(({ workload, manifest, before }, index) => {
       const current = read.get(keys[index] ?? '');
       return { workload, manifest, before, after: current, change: workloadChange(before, current) };

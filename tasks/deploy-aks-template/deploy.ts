@@ -20,7 +20,6 @@ import {
   deployedImages,
   expectsEndpoint,
   formatDeployedImages,
-  readEndpointObjects,
   waitForEndpoints,
   type DeployedImage,
 } from './outputs';
@@ -30,7 +29,7 @@ import { planRollback } from './rollback';
 import { waitForRollouts, workloadLabel, type RolloutResult, type RolloutTarget } from './rollout';
 import { renderSummary, type DeployReport, type ObjectResult } from './summary';
 import { findTemplateFiles, readTemplateFiles } from './templates';
-import { currentPods } from './workloadPods';
+import { BatchedPodReader, type WorkloadObject } from './workloadPods';
 
 export type OutputName = 'renderedManifests' | 'deployedImages' | 'serviceEndpoints';
 
@@ -41,7 +40,12 @@ export interface DeployHost {
   /** The agent's temp folder, for the rendered manifests and the summary. */
   readonly tempDirectory: string;
   readonly runInfo: RunInfo;
-  connect(connection: ClusterConnection, options: { kubectlVersion: KubectlVersion }): Promise<ClusterAccess>;
+  /** connectAndRead: the cluster, and `read` made with the first kubectl known (see there). */
+  connect<T>(
+    connection: ClusterConnection,
+    options: { kubectlVersion: KubectlVersion },
+    read: (access: ClusterAccess) => Promise<T>,
+  ): Promise<{ access: ClusterAccess; read: T }>;
   kubectl(access: ClusterAccess): Kubectl;
   log(line: string): void;
   warning(message: string): void;
@@ -86,15 +90,20 @@ export async function execute(request: DeployRequest, host: DeployHost): Promise
   for (const { image, replacements } of rendered.images)
     host.log(loc('ImageOverrideApplied', image, replacements.length));
 
-  const access = await host.connect(request.cluster, { kubectlVersion: request.kubectlVersion });
+  // What must be known before the apply is read while the kubectl is being chosen.
+  const { access, read: workloads } = await host.connect(
+    request.cluster,
+    { kubectlVersion: request.kubectlVersion },
+    (early) =>
+      readBeforeApply(
+        host.kubectl(early),
+        path.join(directory, 'lookup.json'),
+        rendered.namespaces.mustExist,
+        request.dryRun ? [] : workloadManifests(rendered.manifests),
+      ),
+  );
   try {
     const kubectl = host.kubectl(access);
-    const workloads = await readBeforeApply(
-      kubectl,
-      path.join(directory, 'lookup.json'),
-      rendered.namespaces.mustExist,
-      request.dryRun ? [] : workloadManifests(rendered.manifests),
-    );
     const deploy = new Deploy(request, host, kubectl, rendered, directory, access.serverUrl);
     await (request.dryRun ? deploy.dryRun(written.manifests) : deploy.apply(written.manifests, workloads));
   } finally {
@@ -103,6 +112,8 @@ export async function execute(request: DeployRequest, host: DeployHost): Promise
 }
 
 class Deploy {
+  private readonly podReader: BatchedPodReader<WorkloadObject>;
+
   constructor(
     private readonly request: DeployRequest,
     private readonly host: DeployHost,
@@ -110,7 +121,9 @@ class Deploy {
     private readonly rendered: RenderedManifests,
     private readonly directory: string,
     private readonly server: string,
-  ) {}
+  ) {
+    this.podReader = new BatchedPodReader(kubectl);
+  }
 
   async dryRun(file: string): Promise<void> {
     const result = await dryRun(this.kubectl, file, this.request.forceConflicts);
@@ -153,15 +166,10 @@ class Deploy {
       applied: after,
     }));
     // What the outputs need is read while the rollouts run, each as soon as it can be: the endpoint
-    // objects once (an Ingress host or a standing load balancer's address needs no wait), and each
-    // workload's pods the moment its own rollout finished. Reported only once every rollout finished.
+    // objects are as the apply returned them (an Ingress host or a standing load balancer's address
+    // needs no wait), and each workload's pods are read the moment its own rollout finished.
+    // Reported only once every rollout finished.
     const endpointObjects = this.rendered.manifests.map(({ object }) => object).filter(expectsEndpoint);
-    const firstEndpointRead =
-      failure === undefined && endpointObjects.length > 0
-        ? readEndpointObjects(kubectl, endpointObjects, this.endpointsLookupFile)
-        : undefined;
-    // Awaited later; without a handler now, a failure that comes during the rollouts would be unhandled.
-    firstEndpointRead?.catch(() => undefined);
     const imageReads = new Map<RolloutTarget, Promise<DeployedImage[]>>();
     if (failure === undefined && request.rolloutTimeoutSeconds > 0 && targets.length > 0) {
       host.log(
@@ -184,7 +192,7 @@ class Deploy {
 
     if (failure !== undefined) {
       // Their answers are not needed, but no kubectl of this run outlives it.
-      await Promise.all([...imageReads.values(), firstEndpointRead?.catch(() => undefined)]);
+      await Promise.all(imageReads.values());
       const rollback = request.rollbackOnFailure
         ? await this.rollBack(applied.workloads)
         : { rolledBack: [], leftCreated: [] };
@@ -204,7 +212,7 @@ class Deploy {
     for (const { workload, container, image } of images)
       host.log(loc('ImageRunning', workloadLabel(workload), container, image));
     host.setOutput('deployedImages', formatDeployedImages(images));
-    const endpoints = await this.serviceEndpoints(endpointObjects, firstEndpointRead);
+    const endpoints = await this.serviceEndpoints(endpointObjects, applied.objects);
     host.setOutput('serviceEndpoints', endpoints.join('\n'));
     this.publish({ ...this.emptyReport(), objects, rolloutMs: rollout.durationsMs, images, endpoints });
   }
@@ -278,7 +286,7 @@ class Deploy {
 
   /** A workload's images with the digests its current pods report; never fails (no pods: no digests). */
   private async imagesOf({ workload, applied }: RolloutTarget): Promise<DeployedImage[]> {
-    const pods = await currentPods(this.kubectl, workload, applied).catch(() => []);
+    const pods = await this.podReader.read({ workload, applied }).catch(() => []);
     return deployedImages(workload, applied, pods);
   }
 
@@ -288,7 +296,7 @@ class Deploy {
 
   private async serviceEndpoints(
     objects: readonly KubernetesObject[],
-    firstRead: Promise<ReadonlyMap<string, JsonObject>> | undefined,
+    applied: ReadonlyMap<string, JsonObject>,
   ): Promise<string[]> {
     if (objects.length === 0) return [];
     const { endpointWaitSeconds, endpointPollMs, now } = this.host.timing;
@@ -298,7 +306,7 @@ class Deploy {
       pollIntervalMs: endpointPollMs,
       now,
       lookupFile: this.endpointsLookupFile,
-      ...(firstRead === undefined ? {} : { firstRead }),
+      applied,
     });
     for (const object of result.missing)
       this.host.warning(loc('EndpointMissing', object, endpointWaitSeconds));

@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as tl from 'azure-pipelines-task-lib/task';
-import { connectToCluster } from '../common/cluster';
+import { connectAndRead } from '../common/cluster';
 import type { DeployHost } from './deploy';
 import { Kubectl, processRunner } from './kubectl';
 import { runInfoFromVariables } from './runInfo';
@@ -15,7 +15,7 @@ export function agentHost(): DeployHost {
     workingDirectory: tl.getVariable('System.DefaultWorkingDirectory') || process.cwd(),
     tempDirectory: tl.getVariable('Agent.TempDirectory') || os.tmpdir(),
     runInfo: runInfoFromVariables((name) => tl.getVariable(name)),
-    connect: connectToCluster,
+    connect: connectAndRead,
     kubectl: (access) =>
       new Kubectl(processRunner(access.kubectlPath, { ...process.env, ...access.env }), {
         kubeconfig: access.kubeconfigPath,

@@ -14,6 +14,8 @@ export interface KubectlRunOptions {
   readonly timeoutMs: number;
   /** Stops the process early (a rollout wait that another workload's failure made pointless). */
   readonly signal?: AbortSignal;
+  /** Given what kubectl prints on stdout as it prints it (a rollout wait's progress). */
+  readonly onStdout?: (text: string) => void;
 }
 
 /**
@@ -167,28 +169,31 @@ export class Kubectl {
   }
 
   /**
-   * Waits for a workload's rollout. A Job has no rollout in kubectl's sense, so it is waited for with
-   * `kubectl wait --for=condition=Complete`.
+   * Waits for the rollouts of workloads of one namespace in one kubectl process, which waits for them
+   * in turn (each within `timeoutSeconds` of its turn): `rollout status`, or `kubectl wait
+   * --for=condition=Complete` for Jobs, which have no rollout in kubectl's sense. Jobs and the other
+   * kinds cannot share a call. `onFinished(i)` is called as kubectl reports the i-th one finished.
    */
   async rolloutStatus(
-    kind: string,
-    name: string,
+    workloads: readonly ObjectReference[],
     namespace: string,
     timeoutSeconds: number,
-    signal?: AbortSignal,
+    options: { signal?: AbortSignal; onFinished?: (index: number) => void } = {},
   ): Promise<void> {
+    const jobs = workloads.filter(({ kind }) => kind === 'Job').length;
+    if (jobs !== 0 && jobs !== workloads.length) throw new Error('Jobs and rollouts are waited for apart');
+    const resources = workloads.map(({ kind, name }) => `${kind.toLowerCase()}/${name}`);
     const args =
-      kind === 'Job'
-        ? ['wait', `job/${name}`, '--for=condition=Complete', `--timeout=${timeoutSeconds}s`]
-        : [
-            'rollout',
-            'status',
-            `${kind.toLowerCase()}/${name}`,
-            '--watch=true',
-            `--timeout=${timeoutSeconds}s`,
-          ];
-    const result = await this.execute([...args, '--namespace', namespace], timeoutSeconds, signal);
-    if (result.code !== 0) throw new KubectlError(args.slice(0, 2).join(' '), result);
+      jobs > 0
+        ? ['wait', ...resources, '--for=condition=Complete', `--timeout=${timeoutSeconds}s`]
+        : ['rollout', 'status', ...resources, '--watch=true', `--timeout=${timeoutSeconds}s`];
+    const finished =
+      jobs > 0 ? /condition met/ : /successfully rolled out|rolling update complete|roll out complete/;
+    const result = await this.execute([...args, '--namespace', namespace], timeoutSeconds, {
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.onFinished === undefined ? {} : { onStdout: linesCounter(finished, options.onFinished) }),
+    });
+    if (result.code !== 0) throw new KubectlError(jobs > 0 ? 'wait' : 'rollout status', result);
   }
 
   /** The object as the API server has it, or undefined when there is none. */
@@ -230,7 +235,7 @@ export class Kubectl {
     const result = await this.execute(
       ['get', kinds.join(','), '--namespace', namespace, `--selector=${labelSelector}`, '--output=json'],
       0,
-      signal,
+      signal === undefined ? {} : { signal },
     );
     if (result.code !== 0) throw new KubectlError('get', result);
     return itemsOf(parseJsonObject(result.stdout));
@@ -290,16 +295,17 @@ export class Kubectl {
   private async execute(
     command: readonly string[],
     waitSeconds = 0,
-    signal?: AbortSignal,
+    options: Omit<KubectlRunOptions, 'timeoutMs'> = {},
   ): Promise<KubectlResult> {
     const { kubeconfig, requestTimeoutSeconds, commandTimeoutSeconds } = this.settings;
     const timeoutSeconds = waitSeconds + commandTimeoutSeconds;
     try {
       return await this.run(
         ['--kubeconfig', kubeconfig, `--request-timeout=${requestTimeoutSeconds}s`, ...command],
-        signal === undefined
-          ? { timeoutMs: timeoutSeconds * 1000 }
-          : { timeoutMs: timeoutSeconds * 1000, signal },
+        {
+          timeoutMs: timeoutSeconds * 1000,
+          ...options,
+        },
       );
     } catch (error: unknown) {
       if (error instanceof KubectlTimeoutError)
@@ -342,7 +348,7 @@ export function parseApplyConflicts(stderr: string): ApplyConflict[] {
 export function processRunner(kubectlPath: string, env: NodeJS.ProcessEnv = process.env): KubectlRunner {
   return (args, options) =>
     new Promise((resolve, reject) => {
-      execFile(
+      const child = execFile(
         kubectlPath,
         [...args],
         {
@@ -372,7 +378,23 @@ export function processRunner(kubectlPath: string, env: NodeJS.ProcessEnv = proc
           }
         },
       );
+      const { onStdout } = options;
+      if (onStdout !== undefined) child.stdout?.on('data', (chunk: string) => onStdout(chunk));
     });
+}
+
+/**
+ * A stdout listener that calls `onMatch(0)`, `onMatch(1)`, … for each whole line matching `pattern`
+ * (a line may arrive in pieces).
+ */
+export function linesCounter(pattern: RegExp, onMatch: (index: number) => void): (text: string) => void {
+  let partial = '';
+  let matched = 0;
+  return (text) => {
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (pattern.test(line)) onMatch(matched++);
+  };
 }
 
 /** Parses a version from its `gitVersion` (`v1.32.4`, `v1.30.2-gke.1`): `minor` may read `30+`. */

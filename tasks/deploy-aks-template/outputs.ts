@@ -158,8 +158,9 @@ export interface EndpointResult {
 }
 
 /**
- * The external URLs of the objects, asking the cluster every `pollIntervalMs` (all objects still
- * without an address in one kubectl process, listed in `lookupFile`) until each has an address or
+ * The external URLs of the objects: first from the objects as the apply returned them (`applied`),
+ * then asking the cluster (all objects still without an address in one kubectl process, listed in
+ * `lookupFile`) at once and every `pollIntervalMs` after, until each has an address or
  * `timeoutSeconds` have passed: a cloud load balancer takes a while to get its IP.
  */
 export async function waitForEndpoints(
@@ -170,21 +171,23 @@ export async function waitForEndpoints(
     pollIntervalMs: number;
     now: () => number;
     lookupFile: string;
-    /** A read of every object (see readEndpointObjects) begun earlier, taken as the first poll. */
-    firstRead?: Promise<ReadonlyMap<string, JsonObject>>;
+    /** The objects as the apply returned them, by addressKey. */
+    applied: ReadonlyMap<string, JsonObject>;
   },
 ): Promise<EndpointResult> {
   const deadline = options.now() + options.timeoutSeconds * 1000;
   const found = new Map<KubernetesObject, string[]>();
-  let read = options.firstRead;
-  for (;;) {
-    const pending = objects.filter((object) => !found.has(object));
-    const current = await (read ?? readEndpointObjects(kubectl, pending, options.lookupFile));
-    read = undefined;
-    for (const object of pending) {
+  const take = (current: ReadonlyMap<string, JsonObject>): void => {
+    for (const object of objects.filter((pending) => !found.has(pending))) {
       const urls = endpointUrls(object, current.get(addressKey(manifestAddress(object))));
       if (urls.length > 0) found.set(object, urls);
     }
+  };
+  // The apply's answer may be older than the rollouts: what it lacks is asked for again at once.
+  take(options.applied);
+  while (found.size < objects.length) {
+    const pending = objects.filter((object) => !found.has(object));
+    take(await readEndpointObjects(kubectl, pending, options.lookupFile));
     if (found.size === objects.length || options.now() >= deadline) break;
     await delay(options.pollIntervalMs);
   }

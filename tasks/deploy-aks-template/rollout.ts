@@ -3,7 +3,8 @@ import { userError } from './messages';
 import { KubectlError, type Kubectl } from './kubectl';
 import type { JsonObject } from './kubernetesObject';
 import { classifyPodFailure, type PodFailure } from './podFailures';
-import { currentPods } from './workloadPods';
+import { groupBy } from '../common/collections';
+import { currentPodsOf } from './workloadPods';
 import type { Workload } from './workloads';
 
 /** A workload to wait for, with the object as the API server returned it after the apply. */
@@ -41,11 +42,12 @@ export function workloadLabel(workload: Workload): string {
 }
 
 /**
- * Waits for every rollout at once, all within one `timeoutSeconds`. While they run, the pods of each
- * workload's current revision are classified every `pollIntervalMs` (the first time one period after
- * the start): a pod that can never start
- * fails the wait at once instead of after the whole timeout. The first failure stops every other
- * wait, killing its kubectl process, and the function returns only once all of them have ended.
+ * Waits for every rollout at once, all within one `timeoutSeconds`: one kubectl process per
+ * namespace (and one more for its Jobs), which waits for its workloads in turn. While they run, the
+ * pods of each unfinished workload's current revision are classified every `pollIntervalMs` (the
+ * first time one period after the start), one kubectl process per namespace: a pod that can never
+ * start fails the wait at once instead of after the whole timeout. The first failure stops every
+ * other wait, killing its kubectl process, and the function returns only once all of them have ended.
  */
 export async function waitForRollouts(
   kubectl: Kubectl,
@@ -53,6 +55,9 @@ export async function waitForRollouts(
   options: RolloutOptions,
 ): Promise<RolloutResult> {
   const stop = new AbortController();
+  // kubectl's --timeout counts from each workload's turn; this one counts from the start for all.
+  const deadline = AbortSignal.timeout(options.timeoutSeconds * 1000);
+  const waits = AbortSignal.any([stop.signal, deadline]);
   const failures: WorkloadFailure[] = [];
   const durationsMs = new Map<string, number>();
   const start = options.now();
@@ -63,45 +68,78 @@ export async function waitForRollouts(
     failures.push(failure);
     onFirstFailure();
   };
+  const finished = (target: RolloutTarget): boolean => durationsMs.has(workloadLabel(target.workload));
+  const finish = (target: RolloutTarget): void => {
+    if (finished(target)) return;
+    durationsMs.set(workloadLabel(target.workload), options.now() - start);
+    options.onRolledOut?.(target);
+  };
 
-  const watchRollout = async (target: RolloutTarget): Promise<void> => {
-    const { workload } = target;
+  const watchRollouts = async (group: readonly RolloutTarget[]): Promise<void> => {
+    const namespace = group[0]?.workload.namespace ?? 'default';
     try {
       await kubectl.rolloutStatus(
-        workload.kind,
-        workload.name,
-        workload.namespace,
+        group.map(({ workload }) => workload),
+        namespace,
         options.timeoutSeconds,
-        stop.signal,
+        {
+          signal: waits,
+          onFinished: (index) => {
+            const target = group[index];
+            if (target !== undefined) finish(target);
+          },
+        },
       );
-      durationsMs.set(workloadLabel(workload), options.now() - start);
-      options.onRolledOut?.(target);
+      group.forEach(finish);
     } catch (error: unknown) {
       if (stop.signal.aborted) return;
-      fail({ workload, pod: undefined, error: rolloutError(workload, error, options.timeoutSeconds) });
+      // kubectl waits in turn: the first unfinished workload is the one it gave up on.
+      const workload = (group.find((target) => !finished(target)) ?? group[0])?.workload;
+      if (workload === undefined) return;
+      const timedOut =
+        deadline.aborted || (error instanceof KubectlError && /timed out/i.test(error.result.stderr));
+      fail({
+        workload,
+        pod: undefined,
+        error: timedOut
+          ? userError('RolloutTimedOut', workloadLabel(workload), options.timeoutSeconds)
+          : error instanceof Error
+            ? error
+            : new Error(String(error)),
+      });
     }
   };
 
-  const watchPods = async ({ workload, applied }: RolloutTarget): Promise<void> => {
+  const watchPods = async (namespace: string, group: readonly RolloutTarget[]): Promise<void> => {
     // The first look is one period after the apply, not at once: a pod the apply has just created
-    // cannot have failed to pull or start yet, and on two CPUs a poll per workload at that moment
-    // slows the rollout watches it runs beside (a quick rollout then needs no poll at all).
+    // cannot have failed to pull or start yet, and on two CPUs a poll at that moment slows the
+    // rollout watches it runs beside (a quick rollout then needs no poll at all).
     await delay(options.pollIntervalMs, undefined, { signal: stop.signal }).catch(() => undefined);
-    while (!stop.signal.aborted && !durationsMs.has(workloadLabel(workload))) {
+    while (!stop.signal.aborted) {
+      const pending = group.filter((target) => !finished(target));
+      if (pending.length === 0) return;
       // A pod list that fails (a slow API server) is not a rollout failure: the next poll, or the
       // rollout status, tells.
-      const pods = await currentPods(kubectl, workload, applied, stop.signal).catch(() => []);
-      const pod = firstPodFailure(pods);
-      if (pod !== undefined && !durationsMs.has(workloadLabel(workload))) {
-        fail({ workload, pod, error: podFailureError(workload, pod) });
-        return;
+      const pods = await currentPodsOf(kubectl, namespace, pending, stop.signal).catch(
+        () => new Map<RolloutTarget, JsonObject[]>(),
+      );
+      for (const target of pending) {
+        const pod = firstPodFailure(pods.get(target) ?? []);
+        if (pod !== undefined && !finished(target)) {
+          fail({ workload: target.workload, pod, error: podFailureError(target.workload, pod) });
+          return;
+        }
       }
       await delay(options.pollIntervalMs, undefined, { signal: stop.signal }).catch(() => undefined);
     }
   };
 
-  const rollouts = Promise.all(targets.map(watchRollout));
-  const polls = targets.map(watchPods);
+  const byNamespace = groupBy(targets, ({ workload }) => workload.namespace);
+  const rolloutGroups = [...byNamespace.values()].flatMap((group) => [
+    ...groupBy(group, ({ workload }) => workload.kind === 'Job').values(),
+  ]);
+  const rollouts = Promise.all(rolloutGroups.map(watchRollouts));
+  const polls = [...byNamespace].map(([namespace, group]) => watchPods(namespace, group));
   try {
     await Promise.race([rollouts, firstFailure]);
   } finally {
@@ -125,11 +163,4 @@ export function podFailureError(workload: Workload, pod: PodFailure): Error {
   return pod.container === undefined
     ? userError('PodCannotStart', workloadLabel(workload), pod.pod, message)
     : userError('ContainerCannotStart', workloadLabel(workload), pod.pod, pod.container, message);
-}
-
-function rolloutError(workload: Workload, error: unknown, timeoutSeconds: number): Error {
-  // kubectl's own --timeout ends with "timed out waiting for the condition" (rollout status and wait alike).
-  if (error instanceof KubectlError && /timed out/i.test(error.result.stderr))
-    return userError('RolloutTimedOut', workloadLabel(workload), timeoutSeconds);
-  return error instanceof Error ? error : new Error(String(error));
 }

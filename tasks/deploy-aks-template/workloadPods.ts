@@ -1,3 +1,4 @@
+import { groupBy } from '../common/collections';
 import { isJsonObject, type JsonObject } from './kubernetesObject';
 import type { Kubectl } from './kubectl';
 import type { Workload } from './workloads';
@@ -8,14 +9,12 @@ import type { Workload } from './workloads';
  * decides.
  */
 export function matchLabelsSelector(workload: unknown): string | undefined {
-  if (!isJsonObject(workload) || !isJsonObject(workload.spec) || !isJsonObject(workload.spec.selector))
-    return undefined;
-  const labels = workload.spec.selector.matchLabels;
-  if (!isJsonObject(labels)) return undefined;
-  const pairs = Object.entries(labels)
-    .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
-    .map(([key, value]) => `${key}=${value}`);
-  return pairs.length === 0 ? undefined : pairs.join(',');
+  const labels = matchLabelsOf(workload);
+  return labels === undefined
+    ? undefined
+    : Object.entries(labels)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(',');
 }
 
 /**
@@ -53,12 +52,131 @@ export async function currentPods(
 ): Promise<JsonObject[]> {
   const selector = matchLabelsSelector(applied);
   if (selector === undefined) return [];
-  if (workload.kind !== 'Deployment') return kubectl.list(['Pod'], workload.namespace, selector, signal);
-  const objects = await kubectl.list(['ReplicaSet', 'Pod'], workload.namespace, selector, signal);
-  const replicaSets = objects.filter((object) => object.kind === 'ReplicaSet');
+  const objects = await kubectl.list(kindsToList([workload]), workload.namespace, selector, signal);
+  return podsOfRevision(workload, applied, objects);
+}
+
+/** A workload and the object as the apply returned it (its selector, its uid). */
+export interface WorkloadObject {
+  readonly workload: Workload;
+  readonly applied: JsonObject | undefined;
+}
+
+/**
+ * currentPods of several workloads of one namespace, in one kubectl process when their selectors
+ * share a label key (`app in (api,web)`), which is how most templates label their workloads:
+ * a process per workload costs a tenth of a second each. Otherwise one process per workload.
+ */
+export async function currentPodsOf<T extends WorkloadObject>(
+  kubectl: Kubectl,
+  namespace: string,
+  targets: readonly T[],
+  signal?: AbortSignal,
+): Promise<Map<T, JsonObject[]>> {
+  const selected = targets.filter(({ applied }) => matchLabelsOf(applied) !== undefined);
+  const shared =
+    selected.length > 1
+      ? sharedKeySelector(selected.map(({ applied }) => matchLabelsOf(applied) ?? {}))
+      : undefined;
+  const pods = new Map<T, JsonObject[]>(targets.map((target) => [target, []]));
+  if (shared === undefined) {
+    await Promise.all(
+      selected.map(async (target) =>
+        pods.set(target, await currentPods(kubectl, target.workload, target.applied, signal)),
+      ),
+    );
+    return pods;
+  }
+  const objects = await kubectl.list(
+    kindsToList(selected.map(({ workload }) => workload)),
+    namespace,
+    shared,
+    signal,
+  );
+  for (const target of selected) {
+    const labels = matchLabelsOf(target.applied) ?? {};
+    const own = objects.filter((object) => hasLabels(object, labels));
+    pods.set(target, podsOfRevision(target.workload, target.applied, own));
+  }
+  return pods;
+}
+
+/**
+ * currentPodsOf for workloads asked for one at a time: what is asked in one moment (kubectl
+ * reporting several rollouts finished in one line of output) is read together, one kubectl process
+ * per namespace.
+ */
+export class BatchedPodReader<T extends WorkloadObject> {
+  private pending: { target: T; resolve: (pods: JsonObject[]) => void; reject: (error: unknown) => void }[] =
+    [];
+
+  constructor(private readonly kubectl: Kubectl) {}
+
+  read(target: T): Promise<JsonObject[]> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.length === 0) setImmediate(() => this.readPending());
+      this.pending.push({ target, resolve, reject });
+    });
+  }
+
+  private readPending(): void {
+    const asked = this.pending;
+    this.pending = [];
+    for (const [namespace, asks] of groupBy(asked, ({ target }) => target.workload.namespace)) {
+      currentPodsOf(
+        this.kubectl,
+        namespace,
+        asks.map(({ target }) => target),
+      ).then(
+        (pods) => asks.forEach(({ target, resolve }) => resolve(pods.get(target) ?? [])),
+        (error: unknown) => asks.forEach(({ reject }) => reject(error)),
+      );
+    }
+  }
+}
+
+/** `key in (a,b)` for the first label key every selector has, undefined when they share none. */
+export function sharedKeySelector(
+  selectors: readonly Readonly<Record<string, string>>[],
+): string | undefined {
+  const [first, ...rest] = selectors;
+  if (first === undefined) return undefined;
+  const key = Object.keys(first).find((candidate) => rest.every((selector) => candidate in selector));
+  if (key === undefined) return undefined;
+  const values = [...new Set(selectors.map((selector) => selector[key] ?? ''))].sort();
+  return `${key} in (${values.join(',')})`;
+}
+
+function kindsToList(workloads: readonly Workload[]): string[] {
+  return workloads.some(({ kind }) => kind === 'Deployment') ? ['ReplicaSet', 'Pod'] : ['Pod'];
+}
+
+/** The pods of the workload's current revision among `objects` (its ReplicaSets and pods). */
+function podsOfRevision(
+  workload: Workload,
+  applied: JsonObject | undefined,
+  objects: readonly JsonObject[],
+): JsonObject[] {
   const pods = objects.filter((object) => object.kind === 'Pod');
+  if (workload.kind !== 'Deployment') return pods;
+  const replicaSets = objects.filter((object) => object.kind === 'ReplicaSet');
   const hash = labelOf(newestReplicaSet(replicaSets, uidOf(applied)), 'pod-template-hash');
   return hash === undefined ? pods : pods.filter((pod) => labelOf(pod, 'pod-template-hash') === hash);
+}
+
+function matchLabelsOf(workload: unknown): Record<string, string> | undefined {
+  if (!isJsonObject(workload) || !isJsonObject(workload.spec) || !isJsonObject(workload.spec.selector))
+    return undefined;
+  const labels = workload.spec.selector.matchLabels;
+  if (!isJsonObject(labels)) return undefined;
+  const pairs = Object.entries(labels).filter(
+    (entry): entry is [string, string] => typeof entry[1] === 'string',
+  );
+  return pairs.length === 0 ? undefined : Object.fromEntries(pairs);
+}
+
+function hasLabels(object: JsonObject, labels: Readonly<Record<string, string>>): boolean {
+  return Object.entries(labels).every(([key, value]) => labelOf(object, key) === value);
 }
 
 export function uidOf(object: unknown): string | undefined {

@@ -177,7 +177,7 @@ describe('DeployAksTemplate (L0)', () => {
             { stdout: 'deployment.apps/web serverside-applied\n' },
           ],
           'rollout deployment/web': ['hang', {}],
-          'list ReplicaSet,Pod app=web': [
+          'list ReplicaSet,Pod app in (web,worker)': [
             { stdout: JSON.stringify({ items: [JSON.parse(crashLoop)] }) },
             { stdout: '{"items":[]}' },
           ],

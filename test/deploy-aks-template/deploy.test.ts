@@ -198,9 +198,15 @@ function fakeHost(cluster: FakeCluster, workingDirectory: string): Recorded {
       runId: '7',
       runUrl: 'https://dev.azure.com/contoso/web/_build/results?buildId=7',
     },
-    connect: () => {
+    // As connectAndRead does: the first read with the access, and the kubeconfig removed when it fails.
+    connect: async (_connection, _options, read) => {
       recorded.connects.push(1);
-      return Promise.resolve(access);
+      try {
+        return { access, read: await read(access) };
+      } catch (error: unknown) {
+        await access.dispose();
+        throw error;
+      }
     },
     kubectl: () =>
       new Kubectl(cluster.run, {
@@ -343,7 +349,7 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
           status: { containerStatuses: [{ name: 'web', imageID: `contoso.azurecr.io/team/web@${DIGEST}` }] },
         },
       ])
-      .object('Service', NS, 'web', service(), service({ loadBalancer: { ingress: [{ ip: '20.1.2.3' }] } }));
+      .object('Service', NS, 'web', service({ loadBalancer: { ingress: [{ ip: '20.1.2.3' }] } }));
     const recorded = fakeHost(fake, directory);
 
     await execute(request(), recorded.host);
@@ -352,9 +358,8 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
     assert.deepEqual(fake.steps, [
       lookup(manifests),
       applyReturningObjects(manifests),
-      // Read while the rollout runs: the Service has no address yet, and is read again after it.
-      lookup(manifests, 'endpoints.json'),
       ROLLOUT_WEB,
+      // The Service as the apply returned it has no address yet: it is read again after the rollout.
       lookup(manifests, 'endpoints.json'),
     ]);
     assert.deepEqual(
@@ -474,7 +479,7 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
         { stdout: 'deployment.apps/web serverside-applied\n' },
       ])
       .script('rollout deployment/web', ['hang', {}])
-      .list('ReplicaSet,Pod', 'app=web', [fixturePod('crash-loop')], [])
+      .list('ReplicaSet,Pod', 'app in (web,worker)', [fixturePod('crash-loop')], [])
       .script('logs', [{ stdout: 'boom\n' }]);
     const recorded = fakeHost(fake, directory);
 
@@ -495,9 +500,13 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
     assert.deepEqual((restored.spec as JsonObject).template, template('contoso.azurecr.io/team/web:1.0'));
     assert.equal((restored.spec as JsonObject).replicas, 2);
     assert.equal((restored.metadata as JsonObject).name, 'web');
-    assert.equal(
-      fake.calls.filter((args) => args.join(' ') === ROLLOUT_WEB.join(' ')).length,
-      2,
+    assert.deepEqual(
+      fake.calls.filter((args) => args[0] === 'rollout').map((args) => args.join(' ')),
+      [
+        // Both workloads of the namespace in one kubectl process, then the rolled-back one alone.
+        `rollout status deployment/web deployment/worker --watch=true --timeout=600s --namespace ${NS}`,
+        ROLLOUT_WEB.join(' '),
+      ],
       'waits for the rollback',
     );
     assert.ok(recorded.logs.includes(message('RollbackLeavesCreated', `Deployment ${NS}/worker`)));

@@ -231,7 +231,7 @@ describe('Kubectl', () => {
   describe('rolloutStatus', () => {
     it('watches a Deployment rollout in its namespace, giving the process the wait on top of its limit', async () => {
       const runner = new FakeRunner();
-      await runner.kubectl().rolloutStatus('Deployment', 'web', 'web-staging', 600);
+      await runner.kubectl().rolloutStatus([{ kind: 'Deployment', name: 'web' }], 'web-staging', 600);
       assert.deepEqual(runner.args, [
         [
           ...GLOBAL,
@@ -247,12 +247,120 @@ describe('Kubectl', () => {
       assert.deepEqual(runner.calls[0]?.options, { timeoutMs: 720_000 });
     });
 
-    it('waits for a Job to complete, which kubectl rollout cannot', async () => {
+    it('watches the rollouts of several workloads of a namespace in one process, with the abort signal', async () => {
       const runner = new FakeRunner();
-      await runner.kubectl().rolloutStatus('Job', 'migrate', 'web', 60);
+      const stop = new AbortController();
+      await runner.kubectl().rolloutStatus(
+        [
+          { kind: 'Deployment', name: 'web' },
+          { kind: 'StatefulSet', name: 'db' },
+          { kind: 'DaemonSet', name: 'agent' },
+        ],
+        'shop',
+        60,
+        { signal: stop.signal },
+      );
       assert.deepEqual(runner.args, [
-        [...GLOBAL, 'wait', 'job/migrate', '--for=condition=Complete', '--timeout=60s', '--namespace', 'web'],
+        [
+          ...GLOBAL,
+          'rollout',
+          'status',
+          'deployment/web',
+          'statefulset/db',
+          'daemonset/agent',
+          '--watch=true',
+          '--timeout=60s',
+          '--namespace',
+          'shop',
+        ],
       ]);
+      assert.equal(runner.calls[0]?.options.signal, stop.signal);
+    });
+
+    it('reports each workload as kubectl says it finished, lines split across chunks included', async () => {
+      const finished: number[] = [];
+      const run = (args: readonly string[], options: KubectlRunOptions): Promise<KubectlResult> => {
+        for (const chunk of [
+          'Waiting for deployment "web" rollout to finish: 0 of 2 updated replicas are available...\n',
+          'deployment "web" successfully rol',
+          'led out\nWaiting for 1 pods to be ready...\n',
+          'partitioned roll out complete: 1 new pods have been updated...\n',
+          'daemon set "agent" successfully rolled out\n',
+        ])
+          options.onStdout?.(chunk);
+        return Promise.resolve({ code: 0, stdout: '', stderr: '' });
+      };
+      const kubectl = new Kubectl(run, {
+        kubeconfig: KUBECONFIG,
+        requestTimeoutSeconds: 30,
+        commandTimeoutSeconds: 120,
+      });
+      await kubectl.rolloutStatus(
+        [
+          { kind: 'Deployment', name: 'web' },
+          { kind: 'StatefulSet', name: 'db' },
+          { kind: 'DaemonSet', name: 'agent' },
+        ],
+        'shop',
+        60,
+        { onFinished: (index) => finished.push(index) },
+      );
+      assert.deepEqual(finished, [0, 1, 2]);
+    });
+
+    it('waits for Jobs to complete, which kubectl rollout cannot, and counts `condition met` lines', async () => {
+      const finished: number[] = [];
+      const run = (args: readonly string[], options: KubectlRunOptions): Promise<KubectlResult> => {
+        options.onStdout?.('job.batch/migrate condition met\njob.batch/seed condition met\n');
+        return Promise.resolve({ code: 0, stdout: '', stderr: '' });
+      };
+      const calls: (readonly string[])[] = [];
+      const kubectl = new Kubectl(
+        (args, options) => {
+          calls.push(args);
+          return run(args, options);
+        },
+        { kubeconfig: KUBECONFIG, requestTimeoutSeconds: 30, commandTimeoutSeconds: 120 },
+      );
+      await kubectl.rolloutStatus(
+        [
+          { kind: 'Job', name: 'migrate' },
+          { kind: 'Job', name: 'seed' },
+        ],
+        'web',
+        60,
+        { onFinished: (index) => finished.push(index) },
+      );
+      assert.deepEqual(calls, [
+        [
+          ...GLOBAL,
+          'wait',
+          'job/migrate',
+          'job/seed',
+          '--for=condition=Complete',
+          '--timeout=60s',
+          '--namespace',
+          'web',
+        ],
+      ]);
+      assert.deepEqual(finished, [0, 1]);
+    });
+
+    it('refuses to wait for Jobs and rollouts in one process', async () => {
+      const runner = new FakeRunner();
+      await assert.rejects(
+        () =>
+          runner.kubectl().rolloutStatus(
+            [
+              { kind: 'Job', name: 'migrate' },
+              { kind: 'Deployment', name: 'web' },
+            ],
+            'web',
+            60,
+          ),
+        /apart/,
+      );
+      assert.deepEqual(runner.args, []);
     });
 
     it('fails when the rollout does not finish', async () => {
@@ -261,7 +369,7 @@ describe('Kubectl', () => {
         stderr: 'error: timed out waiting for the condition',
       });
       await assertRejectsWithUserError(
-        () => runner.kubectl().rolloutStatus('StatefulSet', 'db', 'web', 5),
+        () => runner.kubectl().rolloutStatus([{ kind: 'StatefulSet', name: 'db' }], 'web', 5),
         'KubectlFailed',
         'rollout status',
         1,
@@ -489,6 +597,17 @@ describe('processRunner', () => {
     const args = ['get', 'pod', '$(touch pwned)', 'a b', '*', '--selector=app=web;x'];
     const result = await processRunner(fakeKubectl, { PATH: process.env.PATH })(args, { timeoutMs: 30_000 });
     assert.deepEqual(result, { code: 0, stdout: `${args.join('\n')}\n`, stderr: 'to stderr\n' });
+  });
+
+  it('hands stdout to onStdout as it comes, and still collects it', async () => {
+    const seen: string[] = [];
+    const args = ['rollout', 'status'];
+    const result = await processRunner(fakeKubectl, { PATH: process.env.PATH })(args, {
+      timeoutMs: 30_000,
+      onStdout: (text) => seen.push(text),
+    });
+    assert.equal(seen.join(''), 'rollout\nstatus\n');
+    assert.equal(result.stdout, 'rollout\nstatus\n');
   });
 
   it('resolves with the exit code kubectl ended with', async () => {

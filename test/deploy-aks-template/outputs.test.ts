@@ -5,9 +5,15 @@ import {
   formatDeployedImages,
   ingressUrls,
   serviceUrls,
+  waitForEndpoints,
   withDigest,
 } from '../../tasks/deploy-aks-template/outputs';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Kubectl } from '../../tasks/deploy-aks-template/kubectl';
 import type { KubernetesObject } from '../../tasks/deploy-aks-template/kubernetesObject';
+import { addressKey } from '../../tasks/deploy-aks-template/lookup';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const INIT_DIGEST = `sha256:${'b'.repeat(64)}`;
@@ -146,5 +152,81 @@ describe('deployedImages', () => {
       'web:2.0\nbusybox:1.36',
     );
     assert.equal(withDigest('web:2.0', undefined), 'web:2.0');
+  });
+});
+
+describe('waitForEndpoints', () => {
+  const ingress: KubernetesObject = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: 'shop', namespace: 'web' },
+    spec: { rules: [{ host: 'shop.contoso.com' }] },
+  };
+  const service: KubernetesObject = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web', namespace: 'web' },
+    spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
+  };
+  const key = (object: KubernetesObject): string =>
+    addressKey({
+      apiVersion: object.apiVersion,
+      kind: object.kind,
+      name: object.metadata.name,
+      namespace: 'web',
+    });
+
+  function recordingKubectl(answers: string[]): { kubectl: Kubectl; reads: number } {
+    const recorded = { reads: 0 } as { kubectl: Kubectl; reads: number };
+    recorded.kubectl = new Kubectl(
+      () => {
+        recorded.reads++;
+        return Promise.resolve({ code: 0, stdout: answers.shift() ?? '', stderr: '' });
+      },
+      { kubeconfig: '/k', requestTimeoutSeconds: 30, commandTimeoutSeconds: 60 },
+    );
+    return recorded;
+  }
+
+  let directory: string;
+  beforeEach(() => (directory = fs.mkdtempSync(path.join(os.tmpdir(), 'endpoints-'))));
+  afterEach(() => fs.rmSync(directory, { recursive: true, force: true }));
+
+  it('takes what the apply returned without asking the cluster when it has every address', async () => {
+    const recorded = recordingKubectl([]);
+    const result = await waitForEndpoints(recorded.kubectl, [ingress], {
+      timeoutSeconds: 5,
+      pollIntervalMs: 1,
+      now: Date.now,
+      lookupFile: path.join(directory, 'endpoints.json'),
+      applied: new Map([[key(ingress), ingress]]),
+    });
+    assert.deepEqual(result, { urls: ['http://shop.contoso.com'], missing: [] });
+    assert.equal(recorded.reads, 0);
+  });
+
+  it('asks again at once for what the apply returned without an address, then polls', async () => {
+    const withAddress = { ...service, status: { loadBalancer: { ingress: [{ ip: '20.1.2.3' }] } } };
+    const recorded = recordingKubectl([JSON.stringify(service), JSON.stringify(withAddress)]);
+    const result = await waitForEndpoints(recorded.kubectl, [ingress, service], {
+      timeoutSeconds: 5,
+      pollIntervalMs: 1,
+      now: Date.now,
+      lookupFile: path.join(directory, 'endpoints.json'),
+      applied: new Map([
+        [key(ingress), ingress],
+        [key(service), service],
+      ]),
+    });
+    assert.deepEqual(result, { urls: ['http://shop.contoso.com', 'http://20.1.2.3:80'], missing: [] });
+    assert.equal(recorded.reads, 2);
+    const listed = JSON.parse(fs.readFileSync(path.join(directory, 'endpoints.json'), 'utf8')) as {
+      items: { kind: string }[];
+    };
+    assert.deepEqual(
+      listed.items.map((item) => item.kind),
+      ['Service'],
+      'only the object still without an address',
+    );
   });
 });

@@ -1,5 +1,14 @@
 import * as assert from 'node:assert/strict';
-import { matchLabelsSelector, newestReplicaSet } from '../../tasks/deploy-aks-template/workloadPods';
+import { Kubectl } from '../../tasks/deploy-aks-template/kubectl';
+import type { JsonObject } from '../../tasks/deploy-aks-template/kubernetesObject';
+import {
+  BatchedPodReader,
+  currentPodsOf,
+  matchLabelsSelector,
+  newestReplicaSet,
+  sharedKeySelector,
+  type WorkloadObject,
+} from '../../tasks/deploy-aks-template/workloadPods';
 
 function replicaSet(name: string, revision: string, owner: string, hash: string): Record<string, unknown> {
   return {
@@ -45,5 +54,139 @@ describe('newestReplicaSet', () => {
 
   it('gives none when no ReplicaSet has a revision yet', () => {
     assert.equal(newestReplicaSet([{ metadata: { name: 'x' } }], undefined), undefined);
+  });
+});
+
+describe('sharedKeySelector', () => {
+  it('selects every workload by the first label key all of them have', () => {
+    assert.equal(
+      sharedKeySelector([{ app: 'web', tier: 'front' }, { tier: 'back', app: 'api' }, { app: 'web' }]),
+      'app in (api,web)',
+    );
+  });
+
+  it('gives none when the selectors share no key', () => {
+    assert.equal(sharedKeySelector([{ app: 'web' }, { name: 'api' }]), undefined);
+    assert.equal(sharedKeySelector([]), undefined);
+  });
+});
+
+describe('currentPodsOf', () => {
+  const GLOBAL = ['--kubeconfig', '/k', '--request-timeout=30s'];
+
+  function recordingKubectl(objects: JsonObject[]): { kubectl: Kubectl; calls: (readonly string[])[] } {
+    const calls: (readonly string[])[] = [];
+    const kubectl = new Kubectl(
+      (args) => {
+        calls.push(args);
+        return Promise.resolve({
+          code: 0,
+          stdout: JSON.stringify({ kind: 'List', items: objects }),
+          stderr: '',
+        });
+      },
+      { kubeconfig: '/k', requestTimeoutSeconds: 30, commandTimeoutSeconds: 60 },
+    );
+    return { kubectl, calls };
+  }
+
+  function workloadObject(
+    kind: string,
+    name: string,
+    uid: string,
+    labels: Record<string, string>,
+  ): WorkloadObject {
+    return {
+      workload: { kind, name, namespace: 'shop' } as WorkloadObject['workload'],
+      applied: { kind, metadata: { name, uid }, spec: { selector: { matchLabels: labels } } },
+    };
+  }
+
+  function pod(name: string, labels: Record<string, string>): JsonObject {
+    return { kind: 'Pod', metadata: { name, labels } };
+  }
+
+  it("reads the pods of a namespace's workloads in one process and gives each its current revision's", async () => {
+    const web = workloadObject('Deployment', 'web', 'uid-web', { app: 'web' });
+    const db = workloadObject('StatefulSet', 'db', 'uid-db', { app: 'db', tier: 'data' });
+    const { kubectl, calls } = recordingKubectl([
+      { kind: 'ReplicaSet', ...replicaSet('web-old', '1', 'uid-web', 'old') },
+      { kind: 'ReplicaSet', ...replicaSet('web-new', '2', 'uid-web', 'new') },
+      pod('web-old-1', { app: 'web', 'pod-template-hash': 'old' }),
+      pod('web-new-1', { app: 'web', 'pod-template-hash': 'new' }),
+      pod('db-0', { app: 'db', tier: 'data' }),
+      pod('db-stray', { app: 'db' }),
+    ]);
+    const pods = await currentPodsOf(kubectl, 'shop', [web, db]);
+    assert.deepEqual(calls, [
+      [
+        ...GLOBAL,
+        'get',
+        'ReplicaSet,Pod',
+        '--namespace',
+        'shop',
+        '--selector=app in (db,web)',
+        '--output=json',
+      ],
+    ]);
+    assert.deepEqual(
+      pods.get(web)?.map((p) => (p.metadata as { name: string }).name),
+      ['web-new-1'],
+    );
+    assert.deepEqual(
+      pods.get(db)?.map((p) => (p.metadata as { name: string }).name),
+      ['db-0'],
+    );
+  });
+
+  it('reads each workload apart when their selectors share no key, and none for a workload without matchLabels', async () => {
+    const web = workloadObject('DaemonSet', 'web', 'uid-web', { app: 'web' });
+    const api = workloadObject('DaemonSet', 'api', 'uid-api', { name: 'api' });
+    const bare: WorkloadObject = {
+      workload: { kind: 'Job', name: 'migrate', namespace: 'shop' },
+      applied: {},
+    };
+    const { kubectl, calls } = recordingKubectl([]);
+    const pods = await currentPodsOf(kubectl, 'shop', [web, api, bare]);
+    assert.deepEqual(
+      [...calls].sort(),
+      [
+        [...GLOBAL, 'get', 'Pod', '--namespace', 'shop', '--selector=app=web', '--output=json'],
+        [...GLOBAL, 'get', 'Pod', '--namespace', 'shop', '--selector=name=api', '--output=json'],
+      ].sort(),
+    );
+    assert.deepEqual(pods.get(bare), []);
+  });
+});
+
+describe('BatchedPodReader', () => {
+  it('reads what is asked in one moment together, one process per namespace', async () => {
+    const calls: (readonly string[])[] = [];
+    const kubectl = new Kubectl(
+      (args) => {
+        calls.push(args);
+        return Promise.resolve({ code: 0, stdout: '{"kind":"List","items":[]}', stderr: '' });
+      },
+      { kubeconfig: '/k', requestTimeoutSeconds: 30, commandTimeoutSeconds: 60 },
+    );
+    const reader = new BatchedPodReader(kubectl);
+    const target = (name: string, namespace: string): WorkloadObject => ({
+      workload: { kind: 'StatefulSet', name, namespace },
+      applied: { spec: { selector: { matchLabels: { app: name } } } },
+    });
+    await Promise.all([
+      reader.read(target('a', 'one')),
+      reader.read(target('b', 'one')),
+      reader.read(target('c', 'two')),
+    ]);
+    assert.deepEqual(
+      calls.map((args) => args.slice(3).join(' ')),
+      [
+        'get Pod --namespace one --selector=app in (a,b) --output=json',
+        'get Pod --namespace two --selector=app=c --output=json',
+      ],
+    );
+    await reader.read(target('d', 'one'));
+    assert.equal(calls.length, 3, 'a later ask is a read of its own');
   });
 });

@@ -16,7 +16,7 @@ import {
   serializeKubeconfig,
   type Kubeconfig,
 } from './kubeconfig';
-import { findLocalKubectl, installKubectl } from './kubectlInstall';
+import { findLocalKubectl, findOnPath, installKubectl, kubectlFileName } from './kubectlInstall';
 import { serviceConnectionKubeconfig } from './serviceConnection';
 import { fetchServerVersion } from './serverVersion';
 
@@ -52,33 +52,71 @@ export async function connectToCluster(
   connection: ClusterConnection,
   options: { kubectlVersion: KubectlVersion },
 ): Promise<ClusterAccess> {
+  return (await connectAndRead(connection, options, () => Promise.resolve(undefined))).access;
+}
+
+/**
+ * connectToCluster, and the task's first read of the cluster (`read`, read-only), started as early
+ * as a kubectl is known: with `auto` and a kubectl on PATH, while that kubectl's version is checked
+ * against the server's (each a process or a round trip of a tenth of a second, which a deploy would
+ * otherwise wait for one after the other). When the check then picks another kubectl, the early
+ * read is dropped and made again with the chosen one. A read that fails fails the connection, once
+ * the kubectl is chosen.
+ */
+export async function connectAndRead<T>(
+  connection: ClusterConnection,
+  options: { kubectlVersion: KubectlVersion },
+  read: (access: ClusterAccess) => Promise<T>,
+): Promise<{ access: ClusterAccess; read: T }> {
   const kubeconfig = await clusterKubeconfig(connection);
   const context = currentContext(kubeconfig);
-  // Both are round trips (HTTPS, a kubectl process) that need nothing from each other.
-  const [serverVersion, local] = await Promise.all([
-    fetchServerVersion(context),
-    options.kubectlVersion.kind === 'auto' ? findLocalKubectl() : Promise.resolve(undefined),
-  ]);
-  if (serverVersion === undefined) console.log(loc('ClusterVersionUnknown', context.server));
-  const kubectl = await installKubectl(options.kubectlVersion, serverVersion, local);
-
   const tempDirectory = agentTempDirectory();
   const kubeconfigPath = path.join(tempDirectory, `kubeconfig-${crypto.randomUUID()}`);
   // Created with its mode, never widened afterwards: no moment when others could read it.
   fs.writeFileSync(kubeconfigPath, serializeKubeconfig(kubeconfig), { mode: 0o600, flag: 'wx' });
-  const cacheDirectory = fs.mkdtempSync(path.join(tempDirectory, 'kubecache-'));
-  console.log(loc('ClusterConnected', context.server, serverVersion ?? '?', context.name, kubectl.version));
-  return {
-    kubeconfigPath,
-    kubectlPath: kubectl.path,
-    env: { ...childProcessProxyEnvironment([context.server]), KUBECACHEDIR: cacheDirectory },
-    serverUrl: context.server,
-    serverVersion,
-    dispose: () => {
-      fs.rmSync(kubeconfigPath, { force: true });
-      return Promise.resolve();
-    },
+  const dispose = (): Promise<void> => {
+    fs.rmSync(kubeconfigPath, { force: true });
+    return Promise.resolve();
   };
+  let early: Promise<T> | undefined;
+  let cacheDirectory: string | undefined;
+  try {
+    cacheDirectory = fs.mkdtempSync(path.join(tempDirectory, 'kubecache-'));
+    const env = { ...childProcessProxyEnvironment([context.server]), KUBECACHEDIR: cacheDirectory };
+    const accessWith = (kubectlPath: string, serverVersion: string | undefined): ClusterAccess => ({
+      kubeconfigPath,
+      kubectlPath,
+      env,
+      serverUrl: context.server,
+      serverVersion,
+      dispose,
+    });
+    const onPath = options.kubectlVersion.kind === 'auto' ? findOnPath(kubectlFileName()) : undefined;
+    if (onPath !== undefined) {
+      early = read(accessWith(onPath, undefined));
+      // Settled below, or dropped when another kubectl is chosen: never an unhandled rejection.
+      early.catch(() => undefined);
+    }
+    // The kubectl on PATH reports the server's version too (as it reaches it: proxy, exec plugins);
+    // the API server is asked directly only when no kubectl could tell.
+    const local =
+      onPath === undefined
+        ? undefined
+        : await findLocalKubectl(onPath, kubeconfigPath, { ...process.env, ...env });
+    const serverVersion = local?.serverVersion ?? (await fetchServerVersion(context));
+    if (serverVersion === undefined) console.log(loc('ClusterVersionUnknown', context.server));
+    const kubectl = await installKubectl(options.kubectlVersion, serverVersion, local);
+    console.log(loc('ClusterConnected', context.server, serverVersion ?? '?', context.name, kubectl.version));
+    const access = accessWith(kubectl.path, serverVersion);
+    if (early !== undefined && kubectl.path === onPath) return { access, read: await early };
+    return { access, read: await read(access) };
+  } catch (error: unknown) {
+    // No kubectl of this connection outlives it, and nothing is left of the kubeconfig.
+    await early?.catch(() => undefined);
+    await dispose();
+    if (cacheDirectory !== undefined) fs.rmSync(cacheDirectory, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 async function clusterKubeconfig(connection: ClusterConnection): Promise<Kubeconfig> {

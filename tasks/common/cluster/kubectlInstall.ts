@@ -50,6 +50,8 @@ export function withinSkew(kubectlVersion: string, serverVersion: string): boole
 export interface LocalKubectl {
   readonly path: string;
   readonly version: string;
+  /** The server's version as this kubectl reported it, when it reached the server. */
+  readonly serverVersion?: string;
 }
 
 /**
@@ -81,7 +83,7 @@ export function chooseKubectl(
 
 /**
  * The path of the kubectl to use, downloaded and cached when the choice says so. `local` is what
- * findLocalKubectl found, for `auto` (the caller runs it while the server's version is fetched).
+ * findLocalKubectl found, for `auto`.
  */
 export async function installKubectl(
   wanted: KubectlVersion,
@@ -106,24 +108,50 @@ export async function installKubectl(
   }
 }
 
-/** kubectl on PATH and its client version; undefined when there is none or it does not run. */
-export async function findLocalKubectl(): Promise<LocalKubectl | undefined> {
-  const found = findOnPath(kubectlFileName());
-  if (found === undefined) return undefined;
-  const output = await new Promise<string | undefined>((resolve) => {
-    execFile(found, ['version', '--client', '--output=json'], { timeout: 30_000 }, (error, stdout) =>
-      resolve(error === null ? stdout : undefined),
+/** How long the kubectl on PATH may take to report its own and the server's version. */
+const LOCAL_VERSION_TIMEOUT_SECONDS = 10;
+
+/**
+ * The kubectl at `kubectlPath` (found on PATH) with its client version, and the server's version as
+ * that kubectl reaches the server through `kubeconfig` (undefined when it could not: `kubectl
+ * version` then still prints the client's). Undefined when it does not run or is not kubectl.
+ * `env` is the child's whole environment (the agent's proxy for the API server).
+ */
+export async function findLocalKubectl(
+  kubectlPath: string,
+  kubeconfig: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<LocalKubectl | undefined> {
+  const args = [
+    'version',
+    '--output=json',
+    `--kubeconfig=${kubeconfig}`,
+    `--request-timeout=${LOCAL_VERSION_TIMEOUT_SECONDS}s`,
+  ];
+  const output = await new Promise<string>((resolve) => {
+    // An unreachable server makes kubectl exit 1, having printed the client's version all the same.
+    execFile(
+      kubectlPath,
+      args,
+      { env, timeout: (LOCAL_VERSION_TIMEOUT_SECONDS + 20) * 1000 },
+      (_error, stdout) => resolve(typeof stdout === 'string' ? stdout : ''),
     );
   });
   try {
-    const version = parseGitVersion(
-      (JSON.parse(output ?? '') as { clientVersion?: { gitVersion?: unknown } }).clientVersion?.gitVersion,
-    );
-    if (version !== undefined) return { path: found, version };
+    const printed = JSON.parse(output) as {
+      clientVersion?: { gitVersion?: unknown };
+      serverVersion?: { gitVersion?: unknown };
+    };
+    const version = parseGitVersion(printed.clientVersion?.gitVersion);
+    const serverVersion = parseGitVersion(printed.serverVersion?.gitVersion);
+    if (version !== undefined)
+      return serverVersion === undefined
+        ? { path: kubectlPath, version }
+        : { path: kubectlPath, version, serverVersion };
   } catch {
     // Not kubectl's JSON: treated as no kubectl.
   }
-  tl.debug(`${found} did not report its version; it is not used`);
+  tl.debug(`${kubectlPath} did not report its version; it is not used`);
   return undefined;
 }
 

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as tl from 'azure-pipelines-task-lib/task';
-import { Agent, EnvHttpProxyAgent, ProxyAgent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { agentNetwork, agentProxyFor } from '../proxy';
 import type { CurrentContext } from './kubeconfig';
 
@@ -18,6 +18,8 @@ const VERSION_TIMEOUT_MS = 10_000;
  * the agent's proxy (or HTTPS_PROXY/NO_PROXY). kubectl is chosen by this answer, so it is asked
  * before any kubectl runs. An exec plugin's user asks anonymously (Kubernetes lets anyone read
  * /version by default). Undefined when the server does not answer; the reason goes to the debug log.
+ * undici is loaded only here, when asked: a deploy whose kubectl reports the server's version never
+ * loads it.
  */
 export async function fetchServerVersion(context: CurrentContext): Promise<string | undefined> {
   const url = `${context.server}/version`;
@@ -29,9 +31,10 @@ export async function fetchServerVersion(context: CurrentContext): Promise<strin
     else if (typeof context.user['username'] === 'string' && typeof context.user['password'] === 'string')
       headers['authorization'] =
         `Basic ${Buffer.from(`${context.user['username']}:${context.user['password']}`).toString('base64')}`;
-    const dispatcher = dispatcherFor(url, tlsOptions);
+    const undici = await import('undici');
+    const dispatcher = dispatcherFor(undici, url, tlsOptions);
     try {
-      const response = await request(url, {
+      const response = await undici.request(url, {
         dispatcher,
         headers,
         signal: AbortSignal.timeout(VERSION_TIMEOUT_MS),
@@ -87,7 +90,11 @@ function bearerToken(user: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-function dispatcherFor(url: string, tlsOptions: TlsOptions): Dispatcher {
+function dispatcherFor(
+  { Agent, EnvHttpProxyAgent, ProxyAgent }: typeof import('undici'),
+  url: string,
+  tlsOptions: TlsOptions,
+): Dispatcher {
   const proxy = agentProxyFor(url);
   if (proxy !== undefined) {
     const caFile = agentNetwork().caFile;
