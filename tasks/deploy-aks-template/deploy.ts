@@ -112,8 +112,6 @@ export async function execute(request: DeployRequest, host: DeployHost): Promise
 }
 
 class Deploy {
-  private readonly podReader: BatchedPodReader<WorkloadObject>;
-
   constructor(
     private readonly request: DeployRequest,
     private readonly host: DeployHost,
@@ -121,9 +119,7 @@ class Deploy {
     private readonly rendered: RenderedManifests,
     private readonly directory: string,
     private readonly server: string,
-  ) {
-    this.podReader = new BatchedPodReader(kubectl);
-  }
+  ) {}
 
   async dryRun(file: string): Promise<void> {
     const result = await dryRun(this.kubectl, file, this.request.forceConflicts);
@@ -167,10 +163,16 @@ class Deploy {
     }));
     // What the outputs need is read while the rollouts run, each as soon as it can be: the endpoint
     // objects are as the apply returned them (an Ingress host or a standing load balancer's address
-    // needs no wait), and each workload's pods are read the moment its own rollout finished.
-    // Reported only once every rollout finished.
+    // needs no wait), and the pods of a namespace's workloads are read the moment the last of its
+    // rollouts finished, while other namespaces' may still run. Reported once every rollout finished.
     const endpointObjects = this.rendered.manifests.map(({ object }) => object).filter(expectsEndpoint);
     const imageReads = new Map<RolloutTarget, Promise<DeployedImage[]>>();
+    const podReader = new BatchedPodReader<WorkloadObject>(kubectl, targets);
+    const imagesOf = async ({ workload, applied }: RolloutTarget): Promise<DeployedImage[]> => {
+      // Never fails: no pods means no digests.
+      const pods = await podReader.read({ workload, applied }).catch(() => []);
+      return deployedImages(workload, applied, pods);
+    };
     if (failure === undefined && request.rolloutTimeoutSeconds > 0 && targets.length > 0) {
       host.log(
         loc(
@@ -179,9 +181,7 @@ class Deploy {
           targets.map((t) => workloadLabel(t.workload)).join(', '),
         ),
       );
-      rollout = await this.waitForRollouts(targets, (target) =>
-        imageReads.set(target, this.imagesOf(target)),
-      );
+      rollout = await this.waitForRollouts(targets, (target) => imageReads.set(target, imagesOf(target)));
       for (const [workload, ms] of rollout.durationsMs)
         host.log(loc('RolledOut', workload, (ms / 1000).toFixed(1)));
       if (rollout.failures.length > 0) {
@@ -192,6 +192,7 @@ class Deploy {
 
     if (failure !== undefined) {
       // Their answers are not needed, but no kubectl of this run outlives it.
+      podReader.discardHeld();
       await Promise.all(imageReads.values());
       const rollback = request.rollbackOnFailure
         ? await this.rollBack(applied.workloads)
@@ -207,7 +208,7 @@ class Deploy {
     }
 
     const images = (
-      await Promise.all(targets.map((target) => imageReads.get(target) ?? this.imagesOf(target)))
+      await Promise.all(targets.map((target) => imageReads.get(target) ?? imagesOf(target)))
     ).flat();
     for (const { workload, container, image } of images)
       host.log(loc('ImageRunning', workloadLabel(workload), container, image));
@@ -282,12 +283,6 @@ class Deploy {
     }
     host.log(loc('RolledBack', labels.join(', ')));
     return { rolledBack: labels, leftCreated };
-  }
-
-  /** A workload's images with the digests its current pods report; never fails (no pods: no digests). */
-  private async imagesOf({ workload, applied }: RolloutTarget): Promise<DeployedImage[]> {
-    const pods = await this.podReader.read({ workload, applied }).catch(() => []);
-    return deployedImages(workload, applied, pods);
   }
 
   private get endpointsLookupFile(): string {

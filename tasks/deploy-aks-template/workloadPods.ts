@@ -102,27 +102,58 @@ export async function currentPodsOf<T extends WorkloadObject>(
 }
 
 /**
- * currentPodsOf for workloads asked for one at a time: what is asked in one moment (kubectl
- * reporting several rollouts finished in one line of output) is read together, one kubectl process
- * per namespace.
+ * currentPodsOf for workloads asked for one at a time (each as its rollout finishes), one kubectl
+ * process per namespace: the asks for a namespace are held until every `expected` workload of it
+ * has asked, then read together, because kubectl reports the rollouts of a namespace finished a few
+ * milliseconds apart and a process per workload would run three at once on two CPUs. Workloads
+ * that are not expected are read with whatever is asked in the same moment.
  */
 export class BatchedPodReader<T extends WorkloadObject> {
-  private pending: { target: T; resolve: (pods: JsonObject[]) => void; reject: (error: unknown) => void }[] =
-    [];
+  private pending: PendingRead<T>[] = [];
+  /** Namespace → how many of its expected workloads have not asked yet. */
+  private readonly awaited = new Map<string, number>();
+  private scheduled = false;
 
-  constructor(private readonly kubectl: Kubectl) {}
+  constructor(
+    private readonly kubectl: Kubectl,
+    expected: readonly T[] = [],
+  ) {
+    for (const [namespace, targets] of groupBy(expected, ({ workload }) => workload.namespace))
+      this.awaited.set(namespace, targets.length);
+  }
 
   read(target: T): Promise<JsonObject[]> {
     return new Promise((resolve, reject) => {
-      if (this.pending.length === 0) setImmediate(() => this.readPending());
+      const { namespace } = target.workload;
+      const left = this.awaited.get(namespace);
+      if (left !== undefined) this.awaited.set(namespace, left - 1);
       this.pending.push({ target, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.readPending();
+        });
+      }
     });
   }
 
-  private readPending(): void {
-    const asked = this.pending;
+  /**
+   * Answers every held ask with no pods, without reading: after a failed rollout the workloads
+   * still expected never ask, and the answers are not used.
+   */
+  discardHeld(): void {
+    const held = this.pending;
     this.pending = [];
-    for (const [namespace, asks] of groupBy(asked, ({ target }) => target.workload.namespace)) {
+    for (const { resolve } of held) resolve([]);
+  }
+
+  private readPending(): void {
+    const ready = this.pending.filter(
+      ({ target }) => (this.awaited.get(target.workload.namespace) ?? 0) <= 0,
+    );
+    this.pending = this.pending.filter((ask) => !ready.includes(ask));
+    for (const [namespace, asks] of groupBy(ready, ({ target }) => target.workload.namespace)) {
       currentPodsOf(
         this.kubectl,
         namespace,
@@ -133,6 +164,12 @@ export class BatchedPodReader<T extends WorkloadObject> {
       );
     }
   }
+}
+
+interface PendingRead<T> {
+  readonly target: T;
+  readonly resolve: (pods: JsonObject[]) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /** `key in (a,b)` for the first label key every selector has, undefined when they share none. */

@@ -1,4 +1,4 @@
-import { ContainerRegistryManagementClient, type ImportImageParameters } from '@azure/arm-containerregistry';
+import type { ContainerRegistryManagementClient, ImportImageParameters } from '@azure/arm-containerregistry';
 import type { AzureConnection } from '../common/azureConnection';
 import { azureClientOptions } from '../common/azureClientOptions';
 import { errorCodes, explainNetworkError, explainSignInError, statusOf } from '../common/azureErrors';
@@ -64,11 +64,13 @@ export function parseRegistryId(id: string): { resourceGroup: string; name: stri
  */
 export async function importWithArm(request: ImportRequest, credentials: Credentials): Promise<void> {
   const { source, target } = request;
-  const targetArm = managementClient(target.connection, credentials);
+  // The ARM client is loaded only for this method: a copy does not pay for its start-up.
+  const { ContainerRegistryManagementClient } = await import('@azure/arm-containerregistry');
+  const managementClient = (connection: AzureConnection): ArmClient =>
+    armClient(ContainerRegistryManagementClient, connection, credentials);
+  const targetArm = managementClient(target.connection);
   const sourceArm =
-    source.connection.id === target.connection.id
-      ? targetArm
-      : managementClient(source.connection, credentials);
+    source.connection.id === target.connection.id ? targetArm : managementClient(source.connection);
 
   const [targetResource, sourceResource] = await Promise.all([
     armCall(target.connection, LIST, () => findRegistry(targetArm.client, target.registry)),
@@ -98,15 +100,21 @@ export async function importWithArm(request: ImportRequest, credentials: Credent
   }
 }
 
-function managementClient(
+interface ArmClient {
+  readonly client: ContainerRegistryManagementClient;
+  readonly subscriptionId: string;
+}
+
+function armClient(
+  Client: typeof ContainerRegistryManagementClient,
   connection: AzureConnection,
   credentials: Credentials,
-): { client: ContainerRegistryManagementClient; subscriptionId: string } {
+): ArmClient {
   const subscriptionId = connection.subscriptionId;
   if (subscriptionId === undefined)
     throw userError('ConnectionMissingParameter', connection.id, 'subscription id');
   const armUrl = connection.cloud.resourceManagerUrl;
-  const client = new ContainerRegistryManagementClient(credentials.of(connection), subscriptionId, {
+  const client = new Client(credentials.of(connection), subscriptionId, {
     ...azureClientOptions(armUrl, 'resourceManager'),
     // The client's default scope is `<endpoint>/.default`; a custom cloud's ARM audience may differ.
     endpoint: armUrl.replace(/\/+$/, ''),

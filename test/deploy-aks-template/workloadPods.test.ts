@@ -160,33 +160,71 @@ describe('currentPodsOf', () => {
 });
 
 describe('BatchedPodReader', () => {
-  it('reads what is asked in one moment together, one process per namespace', async () => {
-    const calls: (readonly string[])[] = [];
-    const kubectl = new Kubectl(
+  function recordingKubectl(calls: (readonly string[])[]): Kubectl {
+    return new Kubectl(
       (args) => {
         calls.push(args);
         return Promise.resolve({ code: 0, stdout: '{"kind":"List","items":[]}', stderr: '' });
       },
       { kubeconfig: '/k', requestTimeoutSeconds: 30, commandTimeoutSeconds: 60 },
     );
-    const reader = new BatchedPodReader(kubectl);
-    const target = (name: string, namespace: string): WorkloadObject => ({
-      workload: { kind: 'StatefulSet', name, namespace },
-      applied: { spec: { selector: { matchLabels: { app: name } } } },
-    });
+  }
+  const target = (name: string, namespace: string): WorkloadObject => ({
+    workload: { kind: 'StatefulSet', name, namespace },
+    applied: { spec: { selector: { matchLabels: { app: name } } } },
+  });
+  const commands = (calls: readonly (readonly string[])[]): string[] =>
+    calls.map((args) => args.slice(3).join(' '));
+  const settled = <T>(promise: Promise<T>): { done: boolean } => {
+    const state = { done: false };
+    void promise.then(() => (state.done = true));
+    return state;
+  };
+  const nextMoment = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 10));
+
+  it('reads what is asked in one moment together, one process per namespace', async () => {
+    const calls: (readonly string[])[] = [];
+    const reader = new BatchedPodReader(recordingKubectl(calls));
     await Promise.all([
       reader.read(target('a', 'one')),
       reader.read(target('b', 'one')),
       reader.read(target('c', 'two')),
     ]);
-    assert.deepEqual(
-      calls.map((args) => args.slice(3).join(' ')),
-      [
-        'get Pod --namespace one --selector=app in (a,b) --output=json',
-        'get Pod --namespace two --selector=app=c --output=json',
-      ],
-    );
+    assert.deepEqual(commands(calls), [
+      'get Pod --namespace one --selector=app in (a,b) --output=json',
+      'get Pod --namespace two --selector=app=c --output=json',
+    ]);
     await reader.read(target('d', 'one'));
     assert.equal(calls.length, 3, 'a later ask is a read of its own');
+  });
+
+  it("holds a namespace's asks until each of its expected workloads asked, then reads them in one process", async () => {
+    const calls: (readonly string[])[] = [];
+    const [a, b, c] = [target('a', 'one'), target('b', 'one'), target('c', 'two')];
+    const reader = new BatchedPodReader(recordingKubectl(calls), [a, b, c]);
+    const first = settled(reader.read(a));
+    const other = settled(reader.read(c));
+    await nextMoment();
+    assert.deepEqual(commands(calls), ['get Pod --namespace two --selector=app=c --output=json']);
+    assert.equal(other.done, true, 'a namespace whose workloads all asked is read at once');
+    assert.equal(first.done, false, 'b of the same namespace has not asked yet');
+    await reader.read(b);
+    await nextMoment();
+    assert.deepEqual(commands(calls).slice(1), [
+      'get Pod --namespace one --selector=app in (a,b) --output=json',
+    ]);
+    assert.equal(first.done, true);
+  });
+
+  it('answers held asks with no pods and no process when they are discarded', async () => {
+    const calls: (readonly string[])[] = [];
+    const [a, b] = [target('a', 'one'), target('b', 'one')];
+    const reader = new BatchedPodReader(recordingKubectl(calls), [a, b]);
+    const held = reader.read(a);
+    await nextMoment();
+    reader.discardHeld();
+    assert.deepEqual(await held, []);
+    await nextMoment();
+    assert.deepEqual(calls, []);
   });
 });

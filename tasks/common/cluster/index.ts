@@ -6,7 +6,6 @@ import * as tl from 'azure-pipelines-task-lib/task';
 import { loc } from '../messages';
 import { childProcessProxyEnvironment } from '../proxy';
 import { registerSecret } from '../secrets';
-import { aksKubeconfig } from './aks';
 import type { ClusterConnection, KubectlVersion } from './connection';
 import {
   currentContext,
@@ -121,8 +120,11 @@ export async function connectAndRead<T>(
 
 async function clusterKubeconfig(connection: ClusterConnection): Promise<Kubeconfig> {
   switch (connection.kind) {
-    case 'azureResourceManager':
+    case 'azureResourceManager': {
+      // The ARM and Entra ID clients take ~30 ms to load: only this connection kind pays for them.
+      const { aksKubeconfig } = await import('./aks');
       return aksKubeconfig(connection);
+    }
     case 'kubernetesServiceConnection':
       return serviceConnectionKubeconfig(connection.endpointId, connection.authorizationType);
     case 'kubeconfig': {

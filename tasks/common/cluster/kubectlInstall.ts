@@ -4,7 +4,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tl from 'azure-pipelines-task-lib/task';
-import * as toolLib from 'azure-pipelines-tool-lib/tool';
 import { firstLine } from '../errors';
 import { loc, userError } from '../messages';
 import type { KubectlVersion } from './connection';
@@ -198,7 +197,8 @@ export async function latestStableVersion(): Promise<string> {
  */
 export async function cachedOrDownloaded(version: string): Promise<string> {
   const fileName = kubectlFileName();
-  const cached = toolLib.findLocalTool(TOOL_NAME, version);
+  const tools = await toolLib();
+  const cached = tools.findLocalTool(TOOL_NAME, version);
   if (cached) {
     const cachedPath = path.join(cached, fileName);
     if (fs.existsSync(cachedPath)) {
@@ -211,7 +211,7 @@ export async function cachedOrDownloaded(version: string): Promise<string> {
   let expected: string;
   try {
     expected = (await downloadText(`${url}.sha256`)).trim().split(/\s+/)[0]?.toLowerCase() ?? '';
-    downloaded = await toolLib.downloadTool(url);
+    downloaded = await tools.downloadTool(url);
   } catch (error: unknown) {
     throw userError('KubectlDownloadFailed', version, url, reasonOf(error));
   }
@@ -221,15 +221,20 @@ export async function cachedOrDownloaded(version: string): Promise<string> {
     throw userError('KubectlChecksumMismatch', version, url, expected, actual);
   }
   console.log(loc('KubectlVerified', version, actual));
-  const directory = await toolLib.cacheFile(downloaded, fileName, TOOL_NAME, version);
+  const directory = await tools.cacheFile(downloaded, fileName, TOOL_NAME, version);
   fs.rmSync(downloaded, { force: true });
   const kubectlPath = path.join(directory, fileName);
   fs.chmodSync(kubectlPath, 0o755);
   return kubectlPath;
 }
 
+/** tool-lib, loaded only when a kubectl is looked up in the cache or downloaded, not when the one on PATH serves. */
+function toolLib(): Promise<typeof import('azure-pipelines-tool-lib/tool')> {
+  return import('azure-pipelines-tool-lib/tool');
+}
+
 async function downloadText(url: string): Promise<string> {
-  const file = await toolLib.downloadTool(url);
+  const file = await (await toolLib()).downloadTool(url);
   try {
     return fs.readFileSync(file, 'utf8');
   } finally {
