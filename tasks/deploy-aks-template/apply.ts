@@ -1,8 +1,8 @@
 import { userError } from './messages';
 import { FIELD_MANAGER, type Kubectl } from './kubectl';
-import type { JsonObject, KubernetesObject, Manifest } from './kubernetesObject';
+import type { JsonObject, KubernetesObject } from './kubernetesObject';
 import { addressKey, addressOf, lookUp, namespaceAddress, type ObjectAddress } from './lookup';
-import { workloadChange, workloadKind, type Workload, type WorkloadChange } from './workloads';
+import { workloadChange, type Workload, type WorkloadChange, type WorkloadManifest } from './workloads';
 
 /** A workload of this run: its manifest, and the object as the cluster had it before and after the apply. */
 export interface AppliedWorkload {
@@ -11,18 +11,6 @@ export interface AppliedWorkload {
   readonly before: JsonObject | undefined;
   readonly after: JsonObject | undefined;
   readonly change: WorkloadChange;
-}
-
-/** The workloads of the manifests (namespaces placed), each with its manifest. */
-export function workloadManifests(
-  manifests: readonly Manifest[],
-): { workload: Workload; manifest: KubernetesObject }[] {
-  return manifests.flatMap(({ object }) => {
-    const kind = workloadKind(object);
-    if (kind === undefined) return [];
-    const workload = { kind, name: object.metadata.name, namespace: object.metadata.namespace ?? 'default' };
-    return [{ workload, manifest: object }];
-  });
 }
 
 /** A workload of this run and the object as the cluster has it before the apply (undefined: none yet). */
@@ -42,7 +30,7 @@ export async function readBeforeApply(
   kubectl: Kubectl,
   lookupFile: string,
   mustExist: readonly string[],
-  workloads: readonly { workload: Workload; manifest: KubernetesObject }[],
+  workloads: readonly WorkloadManifest[],
 ): Promise<WorkloadBefore[]> {
   const found = await lookUp(kubectl, lookupFile, [
     ...mustExist.map(namespaceAddress),

@@ -4,14 +4,7 @@ import type { ClusterAccess, ClusterConnection, KubectlVersion } from '../common
 import { firstLine } from '../common/errors';
 import { loc } from './messages';
 import type { RunInfo } from './annotations';
-import {
-  applyManifests,
-  dryRun,
-  readBeforeApply,
-  workloadManifests,
-  type AppliedWorkload,
-  type WorkloadBefore,
-} from './apply';
+import { applyManifests, dryRun, readBeforeApply, type AppliedWorkload, type WorkloadBefore } from './apply';
 import { printDiagnostics } from './diagnostics';
 import type { DeployAksTemplateInputs } from './inputs';
 import { FIELD_MANAGER, type Kubectl } from './kubectl';
@@ -29,6 +22,7 @@ import { planRollback } from './rollback';
 import { waitForRollouts, workloadLabel, type RolloutResult, type RolloutTarget } from './rollout';
 import { renderSummary, type DeployReport, type ObjectResult } from './summary';
 import { findTemplateFiles, readTemplateFiles } from './templates';
+import { workloadManifests } from './workloads';
 import { BatchedPodReader, type WorkloadObject } from './workloadPods';
 
 export type OutputName = 'renderedManifests' | 'deployedImages' | 'serviceEndpoints';

@@ -18,17 +18,26 @@ export interface Workload {
 }
 
 /**
- * The workloads whose rollout the task waits for, in manifest order. Expects namespaces already
- * placed (see placeNamespaces), so every one of them has its namespace.
+ * The workloads whose rollout the task waits for, each with its manifest, in manifest order and each
+ * once: an object that two templates define is applied twice and rolls out once, as the later
+ * manifest says (the apply's last word). Expects namespaces already placed (see placeNamespaces),
+ * so every one of them has its namespace.
  */
-export function workloadsToWait(manifests: readonly Manifest[]): Workload[] {
-  const workloads: Workload[] = [];
+export function workloadManifests(manifests: readonly Manifest[]): WorkloadManifest[] {
+  const workloads = new Map<string, WorkloadManifest>();
   for (const { object } of manifests) {
     const kind = workloadKind(object);
     if (kind === undefined) continue;
-    workloads.push({ kind, name: object.metadata.name, namespace: object.metadata.namespace ?? 'default' });
+    const workload = { kind, name: object.metadata.name, namespace: object.metadata.namespace ?? 'default' };
+    const key = `${kind} ${workload.namespace}/${workload.name}`;
+    workloads.set(key, { workload: workloads.get(key)?.workload ?? workload, manifest: object });
   }
-  return workloads;
+  return [...workloads.values()];
+}
+
+export interface WorkloadManifest {
+  readonly workload: Workload;
+  readonly manifest: KubernetesObject;
 }
 
 export function workloadKind(object: KubernetesObject): WorkloadKind | undefined {

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import type { KubernetesObject, Manifest } from '../../tasks/deploy-aks-template/kubernetesObject';
-import { workloadChange, workloadsToWait } from '../../tasks/deploy-aks-template/workloads';
+import { workloadChange, workloadManifests } from '../../tasks/deploy-aks-template/workloads';
 
 function manifest(apiVersion: string, kind: string, name: string): Manifest {
   const object: KubernetesObject = { apiVersion, kind, metadata: { name, namespace: 'web' } };
@@ -31,9 +31,12 @@ function liveDeployment(
   };
 }
 
-describe('workloadsToWait', () => {
+const waited = (manifests: readonly Manifest[]): unknown[] =>
+  workloadManifests(manifests).map(({ workload }) => workload);
+
+describe('workloadManifests', () => {
   it('picks Deployments, StatefulSets, DaemonSets and Jobs, in manifest order', () => {
-    const workloads = workloadsToWait([
+    const workloads = waited([
       manifest('v1', 'Service', 'web'),
       manifest('apps/v1', 'StatefulSet', 'db'),
       manifest('batch/v1', 'Job', 'migrate'),
@@ -51,12 +54,23 @@ describe('workloadsToWait', () => {
     ]);
   });
 
+  it('waits for an object that two templates define once, where it first appears, as the later says', () => {
+    const first = manifest('apps/v1', 'Deployment', 'web');
+    const later = manifest('apps/v1', 'Deployment', 'web');
+    const workloads = workloadManifests([first, manifest('apps/v1', 'StatefulSet', 'web'), later]);
+    assert.deepEqual(
+      workloads.map(({ workload }) => workload),
+      [
+        { kind: 'Deployment', name: 'web', namespace: 'web' },
+        { kind: 'StatefulSet', name: 'web', namespace: 'web' },
+      ],
+    );
+    assert.equal(workloads[0]?.manifest, later.object, 'the apply leaves the later manifest in place');
+  });
+
   it('leaves out custom kinds that share a workload kind name', () => {
     assert.deepEqual(
-      workloadsToWait([
-        manifest('serving.knative.dev/v1', 'Deployment', 'x'),
-        manifest('contoso.com/v1', 'Job', 'y'),
-      ]),
+      waited([manifest('serving.knative.dev/v1', 'Deployment', 'x'), manifest('contoso.com/v1', 'Job', 'y')]),
       [],
     );
   });
