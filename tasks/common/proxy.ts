@@ -37,11 +37,6 @@ export function agentNetwork(): AgentNetwork {
   return resolved;
 }
 
-/** For tests that change the agent's variables between cases. */
-export function forgetAgentNetwork(): void {
-  resolved = undefined;
-}
-
 function readAgentNetwork(): AgentNetwork {
   const config = tl.getHttpProxyConfiguration();
   if (config?.proxyPassword) registerSecret(config.proxyPassword);

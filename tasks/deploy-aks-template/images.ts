@@ -68,10 +68,9 @@ export function applyImageOverrides(
   const rendered = manifests.map((manifest) => {
     const object = structuredClone(manifest.object);
     forEachContainer(object, '', (container, path) => {
-      if (typeof container.image !== 'string') return;
-      const reference = tryParseImage(container.image);
-      if (reference === undefined) return;
-      const index = keys.indexOf(repositoryKey(reference));
+      const current = container.image;
+      if (typeof current !== 'string') return;
+      const index = overrides.findIndex((override) => imageMatchesOverride(current, override));
       const image = images[index];
       if (image === undefined) return;
       replacements[index]?.push({
@@ -79,7 +78,7 @@ export function applyImageOverrides(
         file: manifest.source.file,
         path,
         container: typeof container.name === 'string' ? container.name : undefined,
-        previousImage: container.image,
+        previousImage: current,
       });
       container.image = image;
     });
