@@ -77,10 +77,21 @@ export class InputReader<Name extends string> {
 }
 
 export function splitLines(text: string): string[] {
+  return numberedLines(text).map((line) => line.text);
+}
+
+export interface NumberedLine {
+  /** 1-based, blank lines counted: the number the user sees in the input. */
+  readonly number: number;
+  readonly text: string;
+}
+
+/** The non-empty lines of a multi-line input, trimmed, each with its line number. */
+export function numberedLines(text: string): NumberedLine[] {
   return text
     .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '');
+    .map((line, index) => ({ number: index + 1, text: line.trim() }))
+    .filter((line) => line.text !== '');
 }
 
 /** An image reference given in input `inputName`; a malformed one fails naming the input and the part. */

@@ -7,7 +7,7 @@ import {
 } from '../common/cluster';
 import { userError } from './messages';
 import type { ImageReference } from '../common/imageReference';
-import { InputReader, imageReferenceInput } from '../common/inputs';
+import { InputReader, imageReferenceInput, numberedLines } from '../common/inputs';
 
 // The connection and kubectl parts live in tasks/common/cluster, shared with RunAcceptanceTests.
 export {
@@ -62,7 +62,7 @@ export function readInputs(): DeployAksTemplateInputs {
     namespace,
     templates,
     images: input.lines('images').map(parseImageOverride),
-    variables: parseVariables(input.lines('variables')),
+    variables: parseVariables(input.optional('variables') ?? ''),
     rolloutTimeoutSeconds: input.integer('rolloutTimeout', 600, { min: 0, max: 21600 }),
     rollbackOnFailure: input.boolean('rollbackOnFailure', false),
     forceConflicts: input.boolean('forceConflicts', false),
@@ -81,17 +81,18 @@ export function parseImageOverride(line: string): ImageReference {
 }
 
 /**
- * `NAME=value` lines; the value may be empty and may contain `=`. A bad line is named by its
- * number, never quoted: its value may come from a secret variable.
+ * `NAME=value` lines (blank lines ignored; spaces around the name and the value too: a trailing
+ * space in a multi-line YAML input is invisible); the value may be empty and may contain `=`. A bad line is named by its number in the input, never quoted: its value may come
+ * from a secret variable.
  */
-export function parseVariables(lines: readonly string[]): ReadonlyMap<string, string> {
+export function parseVariables(text: string): ReadonlyMap<string, string> {
   const variables = new Map<string, string>();
-  lines.forEach((line, index) => {
-    const eq = line.indexOf('=');
-    const name = eq < 0 ? '' : line.slice(0, eq).trim();
-    if (!VARIABLE_NAME.test(name)) throw userError('InvalidVariableLine', index + 1);
+  for (const line of numberedLines(text)) {
+    const eq = line.text.indexOf('=');
+    const name = eq < 0 ? '' : line.text.slice(0, eq).trim();
+    if (!VARIABLE_NAME.test(name)) throw userError('InvalidVariableLine', line.number);
     if (variables.has(name)) throw userError('DuplicateVariable', name);
-    variables.set(name, line.slice(eq + 1));
-  });
+    variables.set(name, line.text.slice(eq + 1).trim());
+  }
   return variables;
 }

@@ -63,6 +63,10 @@ export async function execute(inputs: RunAcceptanceTestsInputs): Promise<RunRepo
   try {
     target = await openTarget(inputs.target, cancellation.signal);
     console.log(loc('TestingBaseUrl', target.label));
+    if (inputs.target.kind === 'baseUrl' && inputs.target.otherUrls.length > 0)
+      console.log(
+        loc('BaseUrlFirstOfSeveral', inputs.target.otherUrls.length + 1, inputs.target.otherUrls.join(', ')),
+      );
     const run = new Run(
       inputs,
       target,

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { readClusterConnection, type ClusterConnection, type ClusterInputName } from '../common/cluster';
 import { userError } from './messages';
 import type { ServiceTarget } from './portForward';
-import { InputReader } from '../common/inputs';
+import { InputReader, numberedLines } from '../common/inputs';
 
 export type InputName =
   | ClusterInputName
@@ -26,6 +26,8 @@ export type TestTarget =
       readonly kind: 'baseUrl';
       /** Absolute http(s) URL without a trailing slash. */
       readonly baseUrl: string;
+      /** The input's other lines, not tested: DeployAksTemplate's `serviceEndpoints` lists one per line. */
+      readonly otherUrls: readonly string[];
     }
   | {
       readonly kind: 'kubernetesService';
@@ -82,7 +84,7 @@ export function readInputs(): RunAcceptanceTestsInputs {
     retries: input.integer('retries', 2, { min: 0, max: 10 }),
     concurrency: input.integer('concurrency', 4, { min: 1, max: 64 }),
     requestTimeoutSeconds: input.integer('requestTimeout', 30, { min: 1, max: 600 }),
-    headers: parseHeaders(input.lines('headers')),
+    headers: parseHeaders(input.optional('headers') ?? ''),
     publishResults: input.boolean('publishResults', true),
     testRunTitle: input.optional('testRunTitle') ?? 'Acceptance tests',
   };
@@ -92,7 +94,11 @@ function readTarget(input: InputReader<InputName>): TestTarget {
   const baseUrl = input.optional('baseUrl');
   const kubernetesService = input.optional('kubernetesService');
   if ((baseUrl === undefined) === (kubernetesService === undefined)) throw userError('OneTargetRequired');
-  if (baseUrl !== undefined) return { kind: 'baseUrl', baseUrl: parseBaseUrl(baseUrl) };
+  if (baseUrl !== undefined) {
+    const [first, ...others] = numberedLines(baseUrl).map(({ text }) => parseBaseUrl(text));
+    if (first === undefined) throw userError('InvalidBaseUrl', baseUrl);
+    return { kind: 'baseUrl', baseUrl: first, otherUrls: others };
+  }
   return {
     kind: 'kubernetesService',
     service: parseKubernetesService(kubernetesService ?? ''),
@@ -131,11 +137,10 @@ export function parseBaseUrl(value: string): string {
  * Messages name the line and header, never the value: a header value may be a credential, and the
  * caller registers every value as a secret.
  */
-export function parseHeaders(lines: readonly string[]): ReadonlyMap<string, string> {
+export function parseHeaders(text: string): ReadonlyMap<string, string> {
   const headers = new Map<string, string>();
   const lineByLowerName = new Map<string, number>();
-  lines.forEach((line, index) => {
-    const lineNumber = index + 1;
+  for (const { number: lineNumber, text: line } of numberedLines(text)) {
     const colon = line.indexOf(':');
     const name = colon < 0 ? '' : line.slice(0, colon).trim();
     if (!HEADER_NAME.test(name)) throw userError('InvalidHeaderLine', lineNumber);
@@ -145,7 +150,7 @@ export function parseHeaders(lines: readonly string[]): ReadonlyMap<string, stri
     if (earlier !== undefined) throw userError('DuplicateHeader', name, earlier, lineNumber);
     lineByLowerName.set(name.toLowerCase(), lineNumber);
     headers.set(name, value);
-  });
+  }
   return headers;
 }
 

@@ -10,26 +10,39 @@ const { assertUserError } = taskMessages('deploy-aks-template');
 
 describe('DeployAksTemplate input parsers', () => {
   describe('parseVariables', () => {
-    it('reads NAME=value lines; a value may be empty or hold = signs', () => {
+    it('reads NAME=value lines; a value may be empty or hold = signs, and spaces around it are ignored', () => {
       assert.deepEqual(
-        [...parseVariables(['REPLICAS=3', 'CONNECTION=Server=x;Database=y', 'EMPTY=', ' SPACED = kept '])],
+        [
+          ...parseVariables(
+            ['REPLICAS=3', 'CONNECTION=Server=x;Database=y', 'EMPTY=', ' SPACED = kept '].join('\n'),
+          ),
+        ],
         [
           ['REPLICAS', '3'],
           ['CONNECTION', 'Server=x;Database=y'],
           ['EMPTY', ''],
-          ['SPACED', ' kept '],
+          ['SPACED', 'kept'],
         ],
       );
     });
 
     it('refuses a line without = or with a bad name, naming its number and never its value', () => {
-      assertUserError(() => parseVariables(['A=1', 'p@ssw0rd-pasted-alone']), 'InvalidVariableLine', 2);
-      assertUserError(() => parseVariables(['1ST=secret-value']), 'InvalidVariableLine', 1);
-      assertUserError(() => parseVariables(['BAD NAME=secret-value']), 'InvalidVariableLine', 1);
+      assertUserError(
+        () => parseVariables(['A=1', 'p@ssw0rd-pasted-alone'].join('\n')),
+        'InvalidVariableLine',
+        2,
+      );
+      assertUserError(() => parseVariables(['1ST=secret-value'].join('\n')), 'InvalidVariableLine', 1);
+      assertUserError(
+        () => parseVariables('A=1\n\n  \r\nB=2\nsecret-value'),
+        'InvalidVariableLine',
+        5, // blank lines count: the number is the one the user sees
+      );
+      assertUserError(() => parseVariables(['BAD NAME=secret-value'].join('\n')), 'InvalidVariableLine', 1);
     });
 
     it('refuses a variable given twice', () => {
-      assertUserError(() => parseVariables(['A=1', 'A=2']), 'DuplicateVariable', 'A');
+      assertUserError(() => parseVariables(['A=1', 'A=2'].join('\n')), 'DuplicateVariable', 'A');
     });
   });
 

@@ -314,6 +314,19 @@ describe('RunAcceptanceTests bundle, run as the agent runs it', function () {
       );
     });
 
+    it("tests the first URL of a baseUrl that lists several, as DeployAksTemplate's serviceEndpoints does", async () => {
+      const other = 'http://20.1.2.3:8080';
+      const result = await run({
+        baseUrl: `${local.baseUrl}\n${other}`,
+        command: 'printf "%s" "$BASE_URL" > base-url.txt',
+      });
+
+      assert.equal(result.result, 'Succeeded', result.stdout);
+      assert.equal(fs.readFileSync(path.join(result.work, 'base-url.txt'), 'utf8'), local.baseUrl);
+      assert.ok(result.stdout.includes(message('TestingBaseUrl', local.baseUrl)), result.stdout);
+      assert.ok(result.stdout.includes(message('BaseUrlFirstOfSeveral', 2, other)), result.stdout);
+    });
+
     it('fails when the command exits 3, and still publishes the JUnit file it wrote', async () => {
       const result = await run({
         baseUrl: local.baseUrl,

@@ -41,6 +41,11 @@ describe('RunAcceptanceTests inputs (L0)', () => {
       { baseUrl: 'staging.contoso.com' },
       'loc_mock_InvalidBaseUrl staging.contoso.com',
     ],
+    [
+      'a later line of the base URL is not a URL',
+      { baseUrl: 'https://staging.contoso.com\nstaging.contoso.com' },
+      'loc_mock_InvalidBaseUrl staging.contoso.com',
+    ],
     ['the readiness path is relative', { readinessPath: 'healthz' }, 'loc_mock_InvalidReadinessPath healthz'],
     [
       'the checks file does not exist',

@@ -12,7 +12,7 @@ import { assertUserError } from './messages';
 describe('parseHeaders', () => {
   it('returns each header with its value trimmed, keeping the name as written', () => {
     assert.deepEqual(
-      [...parseHeaders(['Authorization: Bearer abc:def', 'X-Canary:always', 'X-Empty:'])],
+      [...parseHeaders(['Authorization: Bearer abc:def', 'X-Canary:always', 'X-Empty:'].join('\n'))],
       [
         ['Authorization', 'Bearer abc:def'],
         ['X-Canary', 'always'],
@@ -23,7 +23,8 @@ describe('parseHeaders', () => {
 
   it('refuses a header given twice in any case, naming it and both lines but not the value', () => {
     assertUserError(
-      () => parseHeaders(['Authorization: Bearer one', 'X-Env: staging', 'authorization: Bearer two']),
+      () =>
+        parseHeaders(['Authorization: Bearer one', 'X-Env: staging', 'authorization: Bearer two'].join('\n')),
       'DuplicateHeader',
       'authorization',
       1,
@@ -32,13 +33,22 @@ describe('parseHeaders', () => {
   });
 
   it('refuses a line without a valid name by its number', () => {
-    assertUserError(() => parseHeaders(['Accept: text/html', 'no colon here']), 'InvalidHeaderLine', 2);
-    assertUserError(() => parseHeaders(['X Bad: 1']), 'InvalidHeaderLine', 1);
+    assertUserError(
+      () => parseHeaders(['Accept: text/html', 'no colon here'].join('\n')),
+      'InvalidHeaderLine',
+      2,
+    );
+    assertUserError(() => parseHeaders(['X Bad: 1'].join('\n')), 'InvalidHeaderLine', 1);
+    assertUserError(
+      () => parseHeaders('\nAccept: text/html\r\n\n   \nno colon here'),
+      'InvalidHeaderLine',
+      5, // blank lines count: the number is the one the user sees
+    );
   });
 
   it('refuses a control character in a value, naming the header and line', () => {
     assertUserError(
-      () => parseHeaders(['X-A: 1', 'X-Token: abc\u0000def']),
+      () => parseHeaders(['X-A: 1', 'X-Token: abc\u0000def'].join('\n')),
       'InvalidHeaderValue',
       'X-Token',
       2,
@@ -59,7 +69,7 @@ describe('parseHeaders', () => {
     fc.assert(
       fc.property(fc.array(line, { maxLength: 5 }), (lines) => {
         try {
-          parseHeaders(lines);
+          parseHeaders(lines.join('\n'));
           return true;
         } catch (error: unknown) {
           if (!(error instanceof UserError)) throw error;
