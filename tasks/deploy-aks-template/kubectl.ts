@@ -46,20 +46,6 @@ export interface ObjectReference {
   readonly name: string;
 }
 
-export interface VersionInfo {
-  readonly major: number;
-  readonly minor: number;
-  readonly patch: number;
-  readonly gitVersion: string;
-}
-
-export interface KubectlVersions {
-  readonly client: VersionInfo;
-  /** Undefined when the server could not be asked; `serverError` says why. */
-  readonly server: VersionInfo | undefined;
-  readonly serverError?: string;
-}
-
 export interface ApplyConflict {
   readonly manager: string;
   readonly field: string;
@@ -196,20 +182,6 @@ export class Kubectl {
     if (result.code !== 0) throw new KubectlError(jobs > 0 ? 'wait' : 'rollout status', result);
   }
 
-  /** The object as the API server has it, or undefined when there is none. */
-  async get(kind: string, name: string, namespace: string | undefined): Promise<JsonObject | undefined> {
-    const result = await this.execute([
-      'get',
-      kind,
-      name,
-      ...namespaceArgs(namespace),
-      '--ignore-not-found',
-      '--output=json',
-    ]);
-    if (result.code !== 0) throw new KubectlError('get', result);
-    return result.stdout.trim() === '' ? undefined : parseJsonObject(result.stdout);
-  }
-
   /**
    * Every object of the files' kinds, names and namespaces that the cluster has, in one kubectl
    * process: the files only need to address the objects (apiVersion, kind, name, namespace).
@@ -273,22 +245,6 @@ export class Kubectl {
     ]);
     if (result.code !== 0) throw new KubectlError('logs', result);
     return result.stdout;
-  }
-
-  /** Client and server versions; a server that cannot be reached leaves `server` undefined. */
-  async version(): Promise<KubectlVersions> {
-    const result = await this.execute(['version', '--output=json']);
-    let parsed: JsonObject;
-    try {
-      parsed = parseJsonObject(result.stdout);
-    } catch {
-      throw new KubectlError('version', result);
-    }
-    const client = versionInfo(parsed.clientVersion);
-    if (client === undefined) throw new KubectlError('version', result);
-    const server = versionInfo(parsed.serverVersion);
-    if (server !== undefined) return { client, server };
-    return { client, server, serverError: firstLine(result.stderr) };
   }
 
   /** `waitSeconds`: how long the command itself is asked to wait, on top of the usual time limit. */
@@ -395,23 +351,6 @@ export function linesCounter(pattern: RegExp, onMatch: (index: number) => void):
     partial = lines.pop() ?? '';
     for (const line of lines) if (pattern.test(line)) onMatch(matched++);
   };
-}
-
-/** Parses a version from its `gitVersion` (`v1.32.4`, `v1.30.2-gke.1`): `minor` may read `30+`. */
-export function versionInfo(value: unknown): VersionInfo | undefined {
-  if (!isJsonObject(value) || typeof value.gitVersion !== 'string') return undefined;
-  const match = /^v?(\d+)\.(\d+)\.(\d+)/.exec(value.gitVersion);
-  if (match === null) return undefined;
-  return {
-    major: Number(match[1]),
-    minor: Number(match[2]),
-    patch: Number(match[3]),
-    gitVersion: value.gitVersion,
-  };
-}
-
-function namespaceArgs(namespace: string | undefined): string[] {
-  return namespace === undefined ? [] : ['--namespace', namespace];
 }
 
 function parseJsonObject(text: string): JsonObject {

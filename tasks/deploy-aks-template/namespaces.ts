@@ -64,18 +64,15 @@ export function qualifiedKind(apiVersion: string, kind: string): string {
  * Writes `defaultNamespace` into every namespaced object that names none, leaving a namespace a
  * manifest names as it is and giving cluster-scoped objects none. The namespace is written into the
  * objects rather than passed as `kubectl -n`, because kubectl refuses `-n` for a manifest naming
- * another namespace. Cluster-scoped kinds are the built-in ones, custom kinds that a
- * CustomResourceDefinition of this run declares with `scope: Cluster`, and `moreClusterScopedKinds`
- * (e.g. from the cluster's discovery); any other custom kind is taken to be namespaced.
+ * another namespace. Cluster-scoped kinds are the built-in ones and the custom kinds that a
+ * CustomResourceDefinition of this run declares with `scope: Cluster`. Any other custom kind is
+ * taken to be namespaced: rendering happens before the cluster is reached, so its discovery is not
+ * asked. For a cluster-scoped kind defined earlier the namespace written is harmless: the API server
+ * drops the namespace of a cluster-scoped object.
  */
-export function placeNamespaces(
-  manifests: readonly Manifest[],
-  defaultNamespace: string,
-  moreClusterScopedKinds: ReadonlySet<string> = new Set(),
-): NamespacePlan {
+export function placeNamespaces(manifests: readonly Manifest[], defaultNamespace: string): NamespacePlan {
   const clusterScoped = new Set([
     ...BUILT_IN_CLUSTER_SCOPED_KINDS,
-    ...moreClusterScopedKinds,
     ...manifests.flatMap(({ object }) => clusterScopedKindDeclaredBy(object)),
   ]);
   const needed = new Set<string>();

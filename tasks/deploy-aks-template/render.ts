@@ -104,8 +104,6 @@ export interface RenderRequest {
   readonly namespace: string;
   /** The run to annotate objects with; undefined when `annotate` is false. */
   readonly run: RunInfo | undefined;
-  /** Custom cluster-scoped kinds beyond the built-in ones, e.g. from the cluster's discovery. */
-  readonly clusterScopedKinds?: ReadonlySet<string>;
 }
 
 export interface RenderedManifests {
@@ -131,11 +129,7 @@ export function renderManifests(request: RenderRequest): RenderedManifests {
   );
   if (parsed.length === 0) throw userError('TemplatesHoldNoObjects', request.templates.length);
   const withImages = applyImageOverrides(parsed, request.images);
-  const { manifests: placed, ...namespaces } = placeNamespaces(
-    withImages.manifests,
-    request.namespace,
-    request.clusterScopedKinds,
-  );
+  const { manifests: placed, ...namespaces } = placeNamespaces(withImages.manifests, request.namespace);
   const annotated = request.run === undefined ? placed : annotateManifests(placed, request.run);
   const manifests = definitionsFirst(annotated);
   return { manifests, images: withImages.results, namespaces, yaml: serializeManifests(manifests) };

@@ -21,11 +21,6 @@ export function replaceTokens(text: string, variables: ReadonlyMap<string, strin
   });
 }
 
-/** The inverse of replacing with no variables: `replaceTokens(escapeTokens(s), new Map(), f) === s`. */
-export function escapeTokens(text: string): string {
-  return text.replace(TOKEN, (token: string) => `$${token}`);
-}
-
 function lineAt(text: string, offset: number): number {
   let line = 1;
   for (let index = text.indexOf('\n'); index >= 0 && index < offset; index = text.indexOf('\n', index + 1)) {

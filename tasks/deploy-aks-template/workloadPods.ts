@@ -105,8 +105,8 @@ export async function currentPodsOf<T extends WorkloadObject>(
  * currentPodsOf for workloads asked for one at a time (each as its rollout finishes), one kubectl
  * process per namespace: the asks for a namespace are held until every `expected` workload of it
  * has asked, then read together, because kubectl reports the rollouts of a namespace finished a few
- * milliseconds apart and a process per workload would run three at once on two CPUs. Workloads
- * that are not expected are read with whatever is asked in the same moment.
+ * milliseconds apart and a process per workload would run three at once on two CPUs. What is asked
+ * in one moment is read together.
  */
 export class BatchedPodReader<T extends WorkloadObject> {
   private pending: PendingRead<T>[] = [];
@@ -116,7 +116,7 @@ export class BatchedPodReader<T extends WorkloadObject> {
 
   constructor(
     private readonly kubectl: Kubectl,
-    expected: readonly T[] = [],
+    expected: readonly T[],
   ) {
     for (const [namespace, targets] of groupBy(expected, ({ workload }) => workload.namespace))
       this.awaited.set(namespace, targets.length);

@@ -198,15 +198,11 @@ function fakeHost(cluster: FakeCluster, workingDirectory: string): Recorded {
       runId: '7',
       runUrl: 'https://dev.azure.com/contoso/web/_build/results?buildId=7',
     },
-    // As connectAndRead does: the first read with the access, and the kubeconfig removed when it fails.
+    // The first read with the access; that a failed one removes the kubeconfig is connectAndRead's
+    // part, tested with it (test/common/cluster).
     connect: async (_connection, _options, read) => {
       recorded.connects.push(1);
-      try {
-        return { access, read: await read(access) };
-      } catch (error: unknown) {
-        await access.dispose();
-        throw error;
-      }
+      return { access, read: await read(access) };
     },
     kubectl: () =>
       new Kubectl(cluster.run, {
@@ -384,6 +380,13 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
         'azure-pipelines/executionuri': 'https://dev.azure.com/contoso/web/_build/results?buildId=7',
       },
     });
+    assert.deepEqual(
+      (
+        applied.spec as { template: { spec: { containers: { image: string }[] } } }
+      ).template.spec.containers.map((c) => c.image),
+      ['contoso.azurecr.io/team/web:2.0'],
+      "the override replaced the template's web:1.0 in what was applied",
+    );
     assert.equal(
       recorded.outputs.get('deployedImages'),
       `contoso.azurecr.io/team/web:2.0@${DIGEST}`,
@@ -597,13 +600,12 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
     assert.deepEqual(fake.calls, []);
   });
 
-  it('fails naming a namespace that does not exist, before applying, and removes the kubeconfig', async () => {
+  it('fails naming a namespace that does not exist, in the first read, before applying', async () => {
     const fake = cluster().object('Namespace', '', NS, undefined);
     const recorded = fakeHost(fake, directory);
     await assertRejectsWithUserError(() => execute(request(), recorded.host), 'NamespaceNotFound', NS);
     assert.equal(fake.calls.length, 1);
     assert.deepEqual(fake.calls[0]?.slice(0, 2), ['get', '--filename']);
-    assert.equal(recorded.disposed.length, 1);
   });
 
   it('attaches the rendered manifests with Secret values hidden', async () => {

@@ -378,39 +378,6 @@ describe('Kubectl', () => {
     });
   });
 
-  describe('get', () => {
-    it('returns the object as JSON', async () => {
-      const runner = new FakeRunner().answer({ stdout: '{"kind":"Deployment","metadata":{"name":"web"}}' });
-      const object = await runner.kubectl().get('Deployment', 'web', 'web-staging');
-      assert.deepEqual(object, { kind: 'Deployment', metadata: { name: 'web' } });
-      assert.deepEqual(runner.args, [
-        [
-          ...GLOBAL,
-          'get',
-          'Deployment',
-          'web',
-          '--namespace',
-          'web-staging',
-          '--ignore-not-found',
-          '--output=json',
-        ],
-      ]);
-    });
-
-    it('returns undefined for an object that does not exist', async () => {
-      const runner = new FakeRunner().answer({ stdout: '' });
-      assert.equal(await runner.kubectl().get('Deployment', 'web', 'web'), undefined);
-    });
-
-    it('names no namespace for a cluster-scoped object', async () => {
-      const runner = new FakeRunner().answer({ stdout: '{"kind":"Namespace"}' });
-      await runner.kubectl().get('Namespace', 'web', undefined);
-      assert.deepEqual(runner.args, [
-        [...GLOBAL, 'get', 'Namespace', 'web', '--ignore-not-found', '--output=json'],
-      ]);
-    });
-  });
-
   it('lists objects by label selector', async () => {
     const runner = new FakeRunner().answer({
       stdout: '{"kind":"List","items":[{"metadata":{"name":"p1"}},{"metadata":{"name":"p2"}}]}',
@@ -517,39 +484,10 @@ describe('Kubectl', () => {
     ]);
   });
 
-  describe('version', () => {
-    it('parses the client and server versions', async () => {
-      const stdout = JSON.stringify({
-        clientVersion: { major: '1', minor: '32', gitVersion: 'v1.32.4' },
-        kustomizeVersion: 'v5.5.0',
-        serverVersion: { major: '1', minor: '30+', gitVersion: 'v1.30.2-gke.1587003' },
-      });
-      const runner = new FakeRunner().answer({ stdout });
-      assert.deepEqual(await runner.kubectl().version(), {
-        client: { major: 1, minor: 32, patch: 4, gitVersion: 'v1.32.4' },
-        server: { major: 1, minor: 30, patch: 2, gitVersion: 'v1.30.2-gke.1587003' },
-      });
-      assert.deepEqual(runner.args, [[...GLOBAL, 'version', '--output=json']]);
-    });
-
-    it('gives the client version and the reason when the server cannot be reached', async () => {
-      const runner = new FakeRunner().answer({
-        code: 1,
-        stdout: JSON.stringify({ clientVersion: { gitVersion: 'v1.32.4' } }),
-        stderr: 'Unable to connect to the server: dial tcp 10.0.0.1:443: i/o timeout\n',
-      });
-      assert.deepEqual(await runner.kubectl().version(), {
-        client: { major: 1, minor: 32, patch: 4, gitVersion: 'v1.32.4' },
-        server: undefined,
-        serverError: 'Unable to connect to the server: dial tcp 10.0.0.1:443: i/o timeout',
-      });
-    });
-  });
-
   it('turns a process stopped at its time limit into a message naming the command', async () => {
     const runner = new FakeRunner().answer(new KubectlTimeoutError(120_000));
     await assertRejectsWithUserError(
-      () => runner.kubectl().get('Pod', 'p', 'web'),
+      () => runner.kubectl().getObjects(['/tmp/lookup.json']),
       'KubectlTimedOut',
       'get',
       120,

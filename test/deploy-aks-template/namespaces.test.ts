@@ -73,7 +73,7 @@ describe('placeNamespaces', () => {
     assert.deepEqual(namespacesOf(plan.manifests), ['Role reader: ns', 'Namespace not-the-core-one: ns']);
   });
 
-  it('learns cluster-scoped custom kinds from the definitions of this run and from the caller', () => {
+  it('learns cluster-scoped custom kinds from the definitions of this run', () => {
     const plan = placeNamespaces(
       [
         manifest('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'issuers.certs.io', undefined, {
@@ -84,15 +84,12 @@ describe('placeNamespaces', () => {
         }),
         manifest('certs.io/v1', 'ClusterIssuer', 'letsencrypt'),
         manifest('contoso.com/v1', 'Widget', 'w'),
-        manifest('policy.io/v1', 'ClusterPolicy', 'strict'),
       ],
       'ns',
-      new Set(['ClusterPolicy.policy.io']),
     );
     assert.deepEqual(namespacesOf(plan.manifests).slice(2), [
       'ClusterIssuer letsencrypt: (none)',
       'Widget w: ns',
-      'ClusterPolicy strict: (none)',
     ]);
   });
 

@@ -30,6 +30,9 @@ interface ClusterResult {
   kubeconfig: string;
   mode: number;
   removed: boolean;
+  /** The kubectl of each first read made, in order, and the path the kept one was made with. */
+  reads: string[];
+  read: string;
 }
 
 function clusterOf(result: L0Result): ClusterResult {
@@ -144,6 +147,8 @@ describe('connectToCluster (L0)', function () {
     downloads?: Record<string, string | number>;
     pathFolder?: string;
     toolsDirectory?: string;
+    /** `fail`: the first read fails. */
+    read?: 'fail';
   }
 
   async function run(options: Run): Promise<L0Result & { temp: string; tools: string }> {
@@ -160,6 +165,7 @@ describe('connectToCluster (L0)', function () {
         PATH: options.pathFolder ?? emptyPath,
         FAKE_AKS: JSON.stringify(options.aks ?? {}),
         FAKE_DOWNLOADS: JSON.stringify(options.downloads ?? {}),
+        ...(options.read === undefined ? {} : { L0_READ: options.read }),
       },
       mocks: {
         '@azure/identity': path.join(FAKES_DIR, 'identityTokens.js'),
@@ -423,9 +429,10 @@ describe('connectToCluster (L0)', function () {
     const url = (version: string): string => `${RELEASES}/v${version}/bin/linux/${ARCH}/kubectl`;
 
     it("downloads the server's version when the kubectl on PATH is more than one minor version away", async () => {
+      const pathFolder = kubectlOnPath('1.30.0');
       const result = await run({
         inputs: fileInputs(),
-        pathFolder: kubectlOnPath('1.30.0'),
+        pathFolder,
         downloads: { [url('1.32.4')]: KUBECTL_BYTES, [`${url('1.32.4')}.sha256`]: `${KUBECTL_SHA}\n` },
       });
       assert.ok(result.succeeded, failureMessage(result));
@@ -443,6 +450,32 @@ describe('connectToCluster (L0)', function () {
         ],
       );
       assert.match(result.stdout, /loc_mock_KubectlOnPathSkewed 1\.30\.0 .* 1\.32\.4/);
+      assert.deepEqual(
+        cluster.reads,
+        [path.join(pathFolder, 'kubectl'), cluster.kubectlPath],
+        'the early read with the kubectl on PATH is made again with the chosen one',
+      );
+      assert.equal(cluster.read, cluster.kubectlPath, "the task gets the chosen kubectl's read");
+    });
+
+    it('keeps the early read when the kubectl on PATH fits the server', async () => {
+      const pathFolder = kubectlOnPath('1.33.1');
+      const result = await run({ inputs: fileInputs(), pathFolder });
+      assert.ok(result.succeeded, failureMessage(result));
+      const cluster = clusterOf(result);
+      assert.equal(cluster.kubectlPath, path.join(pathFolder, 'kubectl'));
+      assert.deepEqual(cluster.reads, [cluster.kubectlPath], 'one read, made while the version was checked');
+      assert.equal(cluster.read, cluster.kubectlPath);
+      assert.deepEqual(recordedToolLibCalls(result.stdout), [], 'nothing looked up or downloaded');
+    });
+
+    it('fails with the first read and leaves neither kubeconfig nor kubectl cache behind', async () => {
+      const result = await run({ inputs: fileInputs(), pathFolder: kubectlOnPath('1.33.1'), read: 'fail' });
+      assertFailedWith(result, 'the first read failed');
+      assert.deepEqual(
+        fs.readdirSync(result.temp).filter((name) => /^(kubeconfig|kubecache)-/.test(name)),
+        [],
+      );
     });
 
     it('downloads the latest stable kubectl when there is none on PATH and no server answers', async () => {
