@@ -207,7 +207,9 @@ describe('image matcher properties', () => {
     );
   });
 
-  it('matches exactly when the normalised repositories are equal, in both directions', () => {
+  // A consistency check (repositoryKey is the matcher's own normal form); the literal cases above and
+  // below pin the normal form itself.
+  it('matches symmetrically, and exactly when repositoryKey says the repositories are one', () => {
     fc.assert(
       fc.property(reference, reference, (a: ImageReference, b: ImageReference) => {
         const matches = imageMatchesOverride(formatImageReference(a), b);
