@@ -9,7 +9,12 @@ import { runCommand } from './command';
 import { isLoopback, LoopbackDirectDispatcher } from './dispatcher';
 import { describeFailure } from './expectations';
 import { formatSeconds } from './httpClient';
-import { credentialHeaderValues, type RunAcceptanceTestsInputs, type TestTarget } from './inputs';
+import {
+  credentialHeaderValues,
+  credentialUrlValues,
+  type RunAcceptanceTestsInputs,
+  type TestTarget,
+} from './inputs';
 import { publishCommandProperties, summaryMarkdown, summaryTable, writeChecksJunit } from './junit';
 import { loc } from './messages';
 import { describeService, startPortForward, type PortForward } from './portForward';
@@ -47,8 +52,14 @@ class Cancelled extends Error {}
  * (the agent sends SIGINT, then SIGTERM).
  */
 export async function execute(inputs: RunAcceptanceTestsInputs): Promise<RunReport> {
-  // Before anything can print them: a server may echo a header in a body that a failure quotes.
-  const secrets = credentialHeaderValues(inputs.headers);
+  // Before anything can print them: a server may echo a header in a body that a failure quotes, and
+  // the base URL is printed as given.
+  const secrets = [
+    ...credentialHeaderValues(inputs.headers),
+    ...(inputs.target.kind === 'baseUrl'
+      ? credentialUrlValues([inputs.target.baseUrl, ...inputs.target.otherUrls])
+      : []),
+  ];
   for (const secret of secrets) registerSecret(secret);
   const checks = inputs.checksFile === undefined ? [] : loadChecksFile(inputs.checksFile);
 

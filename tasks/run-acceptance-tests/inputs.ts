@@ -179,3 +179,39 @@ export function credentialHeaderValues(headers: ReadonlyMap<string, string>): st
   }
   return [...values];
 }
+
+// Query parameters that carry credentials: an Azure Functions key (`code`), a SAS signature (`sig`),
+// and names like the credential headers'.
+const CREDENTIAL_QUERY = /^(code|sig)$|key|token|secret|signature|password|auth/i;
+
+/**
+ * The credentials the URLs carry, to mask: each one's password, and the values of credential-like
+ * query parameters (`?code=` of an Azure Function), each as written and decoded. A base URL is
+ * printed as given, and a server or the test command may print it too.
+ */
+export function credentialUrlValues(urls: readonly string[]): string[] {
+  const values = new Set<string>();
+  const add = (written: string): void => {
+    if (written === '') return;
+    values.add(written);
+    values.add(decodedOrAsIs(written));
+  };
+  for (const text of urls) {
+    const url = new URL(text);
+    add(url.password);
+    for (const pair of url.search.slice(1).split('&')) {
+      const equals = pair.indexOf('=');
+      if (equals > 0 && CREDENTIAL_QUERY.test(decodedOrAsIs(pair.slice(0, equals))))
+        add(pair.slice(equals + 1));
+    }
+  }
+  return [...values];
+}
+
+function decodedOrAsIs(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

@@ -327,6 +327,28 @@ describe('RunAcceptanceTests bundle, run as the agent runs it', function () {
       assert.ok(result.stdout.includes(message('BaseUrlFirstOfSeveral', 2, other)), result.stdout);
     });
 
+    it("registers a function key in the base URL's query before anything prints the URL", async () => {
+      const key = `fnkey-${crypto.randomBytes(9).toString('base64url')}`;
+      const result = await run({ baseUrl: `${local.baseUrl}/api?code=${key}`, command: 'true' });
+
+      assert.equal(result.result, 'Succeeded', result.stdout);
+      const lines = result.stdout.split(/\r?\n/);
+      const registered = lines.indexOf(`##vso[task.setsecret]${key}`);
+      // task-lib's own echo of the input as it is read (masked by the agent when the URL comes from a
+      // secret variable, shown only under System.Debug) comes before the task can register anything.
+      const shown = lines.findIndex(
+        (line) =>
+          !line.startsWith('##vso[task.setsecret]') &&
+          !line.startsWith('##vso[task.debug]baseUrl=') &&
+          line.includes(key),
+      );
+      assert.ok(registered >= 0, 'the key is registered');
+      assert.ok(
+        shown < 0 || shown > registered,
+        `registered (line ${registered}) before it is shown: ${lines[shown] ?? ''}`,
+      );
+    });
+
     it('fails when the command exits 3, and still publishes the JUnit file it wrote', async () => {
       const result = await run({
         baseUrl: local.baseUrl,

@@ -3,6 +3,7 @@ import * as fc from 'fast-check';
 import { UserError } from '../../tasks/common/errors';
 import {
   credentialHeaderValues,
+  credentialUrlValues,
   parseBaseUrl,
   parseHeaders,
   parseKubernetesService,
@@ -155,5 +156,22 @@ describe('credentialHeaderValues', () => {
       ),
       [],
     );
+  });
+});
+
+describe('credentialUrlValues', () => {
+  it("returns a URL's password and its credential-like query values, as written and decoded", () => {
+    assert.deepEqual(
+      credentialUrlValues([
+        'https://fn.azurewebsites.net/api?code=abc%2Fdef%3D%3D&name=orders',
+        'https://tester:p%40ss@staging.contoso.com',
+        'https://blob.contoso.com/c?sv=2022&sig=s1g&se=2030',
+      ]),
+      ['abc%2Fdef%3D%3D', 'abc/def==', 'p%40ss', 'p@ss', 's1g'],
+    );
+  });
+
+  it('leaves a URL without credentials alone, so ordinary words are not masked', () => {
+    assert.deepEqual(credentialUrlValues(['https://staging.contoso.com/api?region=westeurope&page=2']), []);
   });
 });
