@@ -73,7 +73,7 @@ export class KubectlError extends UserError {
     readonly command: string,
     readonly result: KubectlResult,
   ) {
-    super(userError('KubectlFailed', command, result.code, firstLine(result.stderr)).message);
+    super(userError('KubectlFailed', command, result.code, errorLine(result.stderr)).message);
     this.name = 'KubectlError';
   }
 }
@@ -269,6 +269,23 @@ export class Kubectl {
       throw error;
     }
   }
+}
+
+/**
+ * The line of kubectl's stderr that says what went wrong: its first error line (`error: …`,
+ * `Error from server …`), else its first line that is not a warning. kubectl prints the API
+ * server's warnings (`Warning: … deprecated`) before the error, and they explain nothing.
+ */
+export function errorLine(stderr: string): string {
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  return (
+    lines.find((line) => /^error\b/i.test(line)) ??
+    lines.find((line) => !/^warning\b/i.test(line)) ??
+    firstLine(stderr)
+  );
 }
 
 /**

@@ -2,6 +2,7 @@ import type { AccessToken, TokenCredential } from '@azure/identity';
 import type { Dispatcher } from 'undici';
 import type { AzureConnection } from '../common/azureConnection';
 import { explainSignInError } from '../common/azureErrors';
+import { registerSecret } from '../common/secrets';
 import { createCredential } from '../common/credential';
 import { perTryTimeoutMs } from '../common/retry';
 import { isAcrLoginServer } from './acrMetadata';
@@ -73,6 +74,7 @@ export function registryCredentials(
       try {
         const token = await credential.getToken(scope);
         if (token === null) throw new Error(`no token for ${scope}`);
+        registerSecret(token.token);
         return token.token;
       } catch (error: unknown) {
         throw explainSignInError(error, connection, registry) ?? error;

@@ -1,5 +1,6 @@
 import { chooseAuthMethod, challengeScopes, parseChallenges, type AuthMethod } from './challenge';
 import { readWhole, send, statusError, type HttpSettings } from './registryHttp';
+import { registerSecret } from '../common/secrets';
 
 /** What one side of a promotion may authenticate with. */
 export interface RegistryCredentials {
@@ -185,7 +186,12 @@ export class RegistryAuthenticator {
       throw new RegistryAuthError(this.registry, stage, response.statusCode, scopes);
     }
     if (bytes === undefined) throw await statusError(spec, response);
-    return JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    try {
+      return JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      // Not the parser's message: it quotes the start of the body, which may hold a token.
+      throw new Error(`${this.registry}: the ${stage} answer of ${new URL(url).host} is not JSON`);
+    }
   }
 
   private tokenFrom(answer: Record<string, unknown>, fields: readonly string[]): Token {
@@ -194,6 +200,8 @@ export class RegistryAuthenticator {
       .find((v): v is string => typeof v === 'string' && v !== '');
     if (value === undefined)
       throw new Error(`${this.registry}: the token answer holds no ${fields.join(' or ')}`);
+    // Masked before anything could print it: an error that quotes a request, a debug line.
+    registerSecret(value);
     const expiresIn = typeof answer['expires_in'] === 'number' ? answer['expires_in'] : undefined;
     const expiresAt = jwtExpiry(value) ?? this.now() + (expiresIn ?? DEFAULT_LIFETIME_SECONDS) * 1000;
     return { value, refreshAfter: expiresAt - Math.min(EXPIRY_MARGIN_MS, (expiresAt - this.now()) / 2) };

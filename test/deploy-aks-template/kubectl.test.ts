@@ -8,6 +8,7 @@ import {
   KubectlAbortedError,
   KubectlError,
   KubectlTimeoutError,
+  errorLine,
   parseApplyConflicts,
   processRunner,
   type KubectlResult,
@@ -492,6 +493,33 @@ describe('Kubectl', () => {
       'get',
       120,
     );
+  });
+});
+
+describe('errorLine', () => {
+  it("takes kubectl's error line over the API server's warnings before it", () => {
+    assert.equal(
+      errorLine(
+        'Warning: policy/v1beta1 PodSecurityPolicy is deprecated in v1.21+\n' +
+          'Error from server (Forbidden): deployments.apps "web" is forbidden\n',
+      ),
+      'Error from server (Forbidden): deployments.apps "web" is forbidden',
+    );
+    assert.equal(
+      errorLine('Warning: a\nerror: unable to recognize "x.yaml"\n'),
+      'error: unable to recognize "x.yaml"',
+    );
+  });
+
+  it('takes the first line that is not a warning when no line says error', () => {
+    assert.equal(
+      errorLine('\nWarning: a\nUnable to connect to the server: EOF\n'),
+      'Unable to connect to the server: EOF',
+    );
+  });
+
+  it('takes the first line when every line is a warning', () => {
+    assert.equal(errorLine('Warning: only this\nWarning: and this'), 'Warning: only this');
   });
 });
 

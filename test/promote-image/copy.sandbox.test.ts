@@ -132,6 +132,43 @@ describe('PromoteImage copy against real registries behind ACR auth', function (
     );
   });
 
+  it("registers each side's ACR refresh and access tokens as secrets as it gets them", async function () {
+    await pushImage(sandbox.acr, NONPROD, 'team/masked', { tag: '1', layerSizes: [100] });
+    const written: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+      written.push(String(chunk));
+      return (write as (chunk: string | Uint8Array, ...rest: unknown[]) => boolean)(chunk, ...rest);
+    });
+    try {
+      await promote(
+        { registry: NONPROD, repository: 'team/masked', reference: '1' },
+        { registry: PROD, repository: 'team/masked', tags: ['1'] },
+      );
+    } finally {
+      process.stdout.write = write;
+    }
+    const registered = written
+      .join('')
+      .split(/\r?\n/)
+      .filter((line) => line.startsWith('##vso[task.setsecret]'))
+      .map((line) => line.slice('##vso[task.setsecret]'.length));
+    const claims = registered.flatMap((token) => {
+      try {
+        const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+          aud?: string;
+          grant_type?: string;
+        };
+        return [`${payload.grant_type ?? '?'} ${payload.aud ?? '?'}`];
+      } catch {
+        return [];
+      }
+    });
+    for (const registry of [NONPROD, PROD])
+      for (const grant of ['refresh_token', 'access_token'])
+        assert.ok(claims.includes(`${grant} ${registry}.azurecr.io`), `${grant} of ${registry} registered`);
+  });
+
   it('copies a two-platform index with both platform manifests byte for byte', async function () {
     const image = await pushImage(sandbox.acr, NONPROD, 'team/multi', {
       tag: '2.0.0',
