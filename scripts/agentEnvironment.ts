@@ -42,6 +42,9 @@ export function agentEnvironment(options: AgentInputs): Record<string, string> {
   for (const [name, value] of Object.entries(options.secretVariables ?? {})) {
     env[`SECRET_${variableEnvironmentName(name)}`] = value;
   }
+  // The names, as the agent lists them: task-lib's getVariables() knows the variables from these.
+  env['VSTS_PUBLIC_VARIABLES'] = JSON.stringify(Object.keys(options.variables ?? {}));
+  env['VSTS_SECRET_VARIABLES'] = JSON.stringify(Object.keys(options.secretVariables ?? {}));
   return env;
 }
 

@@ -31,6 +31,29 @@ export function secretForms(value: string): string[] {
   return [...forms];
 }
 
+/**
+ * The values of the pipeline's secret variables, as the agent hands them to a task (task-lib reads
+ * their names from VSTS_SECRET_VARIABLES and their values from SECRET_*). The agent masks them in
+ * the log, but not in files a task attaches: those are uploaded as they are.
+ */
+export function agentSecretVariableValues(): string[] {
+  return tl
+    .getVariables()
+    .filter((variable) => variable.secret && typeof variable.value === 'string' && variable.value !== '')
+    .map((variable) => variable.value);
+}
+
+/**
+ * `text` with every form of each value (see secretForms) replaced by `***`, longest first: for a file
+ * the agent uploads without masking it (an attachment, a run summary).
+ */
+export function maskSecrets(text: string, values: readonly string[]): string {
+  const forms = [...new Set(values.flatMap(secretForms))].sort((a, b) => b.length - a.length);
+  let masked = text;
+  for (const form of forms) masked = masked.split(form).join('***');
+  return masked;
+}
+
 /** Registers every form of `value` with the agent, so it is masked as *** in all later output. */
 export function registerSecret(value: string): void {
   for (const form of secretForms(value)) {

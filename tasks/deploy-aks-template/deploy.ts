@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClusterAccess, ClusterConnection, KubectlVersion } from '../common/cluster';
 import { firstLine } from '../common/errors';
+import { maskSecrets } from '../common/secrets';
 import { loc } from './messages';
 import type { RunInfo } from './annotations';
 import { applyManifests, dryRun, readBeforeApply, type AppliedWorkload, type WorkloadBefore } from './apply';
@@ -17,7 +18,7 @@ import {
   type DeployedImage,
 } from './outputs';
 import { renderManifests, serializeManifests, type RenderedManifests } from './render';
-import { writeRenderedFiles } from './renderedFile';
+import { secretObjectValues, writeRenderedFiles } from './renderedFile';
 import { planRollback } from './rollback';
 import { waitForRollouts, workloadLabel, type RolloutResult, type RolloutTarget } from './rollout';
 import { renderSummary, type DeployReport, type ObjectResult } from './summary';
@@ -46,6 +47,10 @@ export interface DeployHost {
   setOutput(name: OutputName, value: string): void;
   uploadFile(file: string): void;
   uploadSummary(file: string): void;
+  /** Masks a value in all later output (task.setsecret). */
+  registerSecret(value: string): void;
+  /** The pipeline's secret variables: kept out of the files the run attaches, which the agent does not mask. */
+  readonly secretVariables: readonly string[];
   readonly timing: DeployTiming;
 }
 
@@ -76,8 +81,11 @@ export async function execute(request: DeployRequest, host: DeployHost): Promise
     namespace: request.namespace,
     run: request.annotate ? host.runInfo : undefined,
   });
+  const secretObjects = secretObjectValues(rendered.manifests);
+  for (const value of secretObjects) host.registerSecret(value);
+  const secrets = [...host.secretVariables, ...secretObjects];
   const directory = fs.mkdtempSync(path.join(host.tempDirectory, 'deploy-aks-template-'));
-  const written = writeRenderedFiles(directory, rendered.manifests, rendered.yaml);
+  const written = writeRenderedFiles(directory, rendered.manifests, rendered.yaml, secrets);
   host.setOutput('renderedManifests', written.manifests);
   host.uploadFile(written.attachment);
   host.log(loc('Rendered', rendered.manifests.length, files.length, written.manifests));
@@ -98,7 +106,7 @@ export async function execute(request: DeployRequest, host: DeployHost): Promise
   );
   try {
     const kubectl = host.kubectl(access);
-    const deploy = new Deploy(request, host, kubectl, rendered, directory, access.serverUrl);
+    const deploy = new Deploy(request, host, kubectl, rendered, directory, access.serverUrl, secrets);
     await (request.dryRun ? deploy.dryRun(written.manifests) : deploy.apply(written.manifests, workloads));
   } finally {
     await access.dispose();
@@ -113,6 +121,8 @@ class Deploy {
     private readonly rendered: RenderedManifests,
     private readonly directory: string,
     private readonly server: string,
+    /** Kept out of the summary, which the agent attaches unmasked. */
+    private readonly secrets: readonly string[],
   ) {}
 
   async dryRun(file: string): Promise<void> {
@@ -328,7 +338,7 @@ class Deploy {
 
   private publish(report: DeployReport): void {
     const file = path.join(this.directory, 'summary.md');
-    fs.writeFileSync(file, renderSummary(report));
+    fs.writeFileSync(file, maskSecrets(renderSummary(report), this.secrets));
     this.host.uploadSummary(file);
   }
 }

@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as tl from 'azure-pipelines-task-lib/task';
 import { connectAndRead } from '../common/cluster';
+import { agentSecretVariableValues, registerSecret } from '../common/secrets';
 import type { DeployHost } from './deploy';
 import { Kubectl, processRunner } from './kubectl';
 import { runInfoFromVariables } from './runInfo';
@@ -27,6 +28,8 @@ export function agentHost(): DeployHost {
     setOutput: (name, value) => tl.setVariable(name, value, false, true),
     uploadFile: (file) => tl.uploadFile(file),
     uploadSummary: (file) => tl.uploadSummary(file),
+    registerSecret,
+    secretVariables: agentSecretVariableValues(),
     timing: { podPollMs: 1500, endpointWaitSeconds: 120, endpointPollMs: 3000, now: Date.now },
   };
 }

@@ -1,33 +1,43 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { maskSecrets } from '../common/secrets';
 import { isJsonObject, type Manifest } from './kubernetesObject';
 import { serializeManifests } from './render';
 
 export interface RenderedFiles {
   /** What kubectl applies (the `renderedManifests` output): mode 0600, as Secrets are in it. */
   readonly manifests: string;
-  /** The copy attached to the run, every Secret's values replaced by `***`. */
+  /** The copy attached to the run: every Secret's values, and every known secret value, as `***`. */
   readonly attachment: string;
 }
 
+/**
+ * Writes what kubectl applies and the copy attached to the run. The agent uploads an attachment as it
+ * is, unmasked: `secrets` (the pipeline's secret variables, which `variables` tokens may have put
+ * anywhere, an env value or a connection string in a ConfigMap) are replaced by `***` in the copy.
+ */
 export function writeRenderedFiles(
   directory: string,
   manifests: readonly Manifest[],
   yaml: string,
+  secrets: readonly string[],
 ): RenderedFiles {
   const files = {
     manifests: path.join(directory, 'manifests.yaml'),
     attachment: path.join(directory, 'rendered-manifests.yaml'),
   };
   fs.writeFileSync(files.manifests, yaml, { mode: 0o600 });
-  fs.writeFileSync(files.attachment, serializeManifests(hideSecretValues(manifests)), { mode: 0o600 });
+  const attached = hideSecretValues(manifests).map(({ source, object }) => ({
+    source,
+    object: maskedStrings(object, secrets),
+  }));
+  fs.writeFileSync(files.attachment, serializeManifests(attached), { mode: 0o600 });
   return files;
 }
 
 /**
- * The manifests with each Secret's `data` and `stringData` values replaced by `***`. The agent masks
- * registered secrets in what it uploads, but a Secret's base64 `data` is in no variable it knows:
- * anyone who can read the run would read it in the attachment.
+ * The manifests with each Secret's `data` and `stringData` values replaced by `***`: anyone who can
+ * read the run can read its attachments.
  */
 export function hideSecretValues(manifests: readonly Manifest[]): Manifest[] {
   return manifests.map((manifest) => {
@@ -41,4 +51,38 @@ export function hideSecretValues(manifests: readonly Manifest[]): Manifest[] {
     }
     return { source: manifest.source, object: hidden };
   });
+}
+
+/**
+ * The values of the Secrets among the manifests (`stringData`, and `data` decoded from base64), to
+ * register before anything could print them: a crash-looping container's log, which the task
+ * prints, may show the value it was given.
+ */
+export function secretObjectValues(manifests: readonly Manifest[]): string[] {
+  const values: string[] = [];
+  for (const { object } of manifests) {
+    if (object.kind !== 'Secret' || object.apiVersion !== 'v1') continue;
+    const { data, stringData } = object;
+    if (isJsonObject(stringData))
+      for (const value of Object.values(stringData)) if (typeof value === 'string') values.push(value);
+    if (isJsonObject(data))
+      for (const value of Object.values(data))
+        if (typeof value === 'string') values.push(Buffer.from(value, 'base64').toString('utf8'));
+  }
+  return values;
+}
+
+/** A copy of `value` with the secrets masked in every string in it, keys included, so the YAML stays valid. */
+function maskedStrings<T>(value: T, secrets: readonly string[]): T {
+  if (secrets.length === 0) return value;
+  const walk = (node: unknown): unknown => {
+    if (typeof node === 'string') return maskSecrets(node, secrets);
+    if (Array.isArray(node)) return node.map(walk);
+    if (isJsonObject(node))
+      return Object.fromEntries(
+        Object.entries(node).map(([key, child]) => [maskSecrets(key, secrets), walk(child)]),
+      );
+    return node;
+  };
+  return walk(value) as T;
 }

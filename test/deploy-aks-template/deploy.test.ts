@@ -167,10 +167,17 @@ interface Recorded {
   readonly summaries: string[];
   readonly connects: number[];
   readonly disposed: number[];
+  /** What the deploy registered as secrets, in order. */
+  readonly secrets: string[];
 }
 
-function fakeHost(cluster: FakeCluster, workingDirectory: string): Recorded {
+function fakeHost(
+  cluster: FakeCluster,
+  workingDirectory: string,
+  secretVariables: readonly string[] = [],
+): Recorded {
   const recorded = {
+    secrets: [] as string[],
     logs: [] as string[],
     warnings: [] as string[],
     outputs: new Map<OutputName, string>(),
@@ -215,6 +222,8 @@ function fakeHost(cluster: FakeCluster, workingDirectory: string): Recorded {
     setOutput: (name, value) => recorded.outputs.set(name, value),
     uploadFile: (file) => recorded.uploads.push(fs.readFileSync(file, 'utf8')),
     uploadSummary: (file) => recorded.summaries.push(fs.readFileSync(file, 'utf8')),
+    registerSecret: (value) => recorded.secrets.push(value),
+    secretVariables,
     timing: { podPollMs: 5, endpointWaitSeconds: 1, endpointPollMs: 5, now: Date.now },
   };
   return { host, ...recorded };
@@ -619,6 +628,35 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
     assert.match(
       fs.readFileSync(recorded.outputs.get('renderedManifests') ?? '', 'utf8'),
       /password: hunter2/,
+    );
+    assert.deepEqual(recorded.secrets, ['hunter2'], 'registered before a container log could show it');
+  });
+
+  it("keeps the pipeline's secret variables out of the attachment and the summary, wherever tokens put them", async () => {
+    fs.writeFileSync(
+      path.join(directory, 'app.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n' +
+        'data: {DATABASE_URL: "postgres://app:${DB_PASSWORD}@db", TOKEN_B64: "${API_TOKEN}"}\n',
+    );
+    const recorded = fakeHost(cluster(), directory, ['s3cr3t-pa55', 'dG9rZW4tdmFsdWU=']);
+    await execute(
+      request({
+        images: [],
+        variables: new Map([
+          ['DB_PASSWORD', 's3cr3t-pa55'],
+          ['API_TOKEN', 'dG9rZW4tdmFsdWU='],
+        ]),
+      }),
+      recorded.host,
+    );
+    const attachment = recorded.uploads[0] ?? '';
+    assert.match(attachment, /postgres:\/\/app:\*\*\*@db/);
+    assert.match(attachment, /TOKEN_B64: '\*\*\*'/, 'quoted: the attachment stays valid YAML');
+    assert.doesNotMatch(attachment + (recorded.summaries[0] ?? ''), /s3cr3t-pa55|dG9rZW4tdmFsdWU=/);
+    assert.match(
+      fs.readFileSync(recorded.outputs.get('renderedManifests') ?? '', 'utf8'),
+      /postgres:\/\/app:s3cr3t-pa55@db/,
+      'kubectl applies the values',
     );
   });
 });

@@ -2,6 +2,7 @@
 // the sandbox: AKS clusters (ARM + Kubernetes API stand-in with its controller), Entra ID and the
 // dl.k8s.io stand-in, all reached through the sandbox's CONNECT proxy under their real host names.
 import * as assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runTaskAsAgent, type TaskRun } from '../../scripts/agent';
@@ -60,6 +61,8 @@ interface Deploy {
   readonly inputs?: Record<string, string>;
   /** Replaces the web template. */
   readonly template?: string;
+  /** The pipeline's secret variables, as the agent hands them to the task. */
+  readonly secretVariables?: Record<string, string>;
 }
 
 function containerImage(object: KubeObject | undefined): string | undefined {
@@ -156,6 +159,7 @@ describe('DeployAksTemplate bundle against the sandbox (real kubectl, AKS and dl
         ...options.inputs,
       },
       endpoints: { [CONNECTION]: azureConnection() },
+      ...(options.secretVariables === undefined ? {} : { secretVariables: options.secretVariables }),
       // Our own temp folder: runTaskAsAgent removes its own, and the outputs are files in it.
       env: { ...sandbox.environment, AGENT_TEMPDIRECTORY: temp },
     });
@@ -220,6 +224,32 @@ describe('DeployAksTemplate bundle against the sandbox (real kubectl, AKS and dl
       (r) => r.method === 'PATCH' && r.path === '/apis/apps/v1/namespaces/shop/deployments/web',
     );
     assert.ok(applies.length > 0 && applies.every((r) => /fieldManager=azure-pipelines(&|$)/.test(r.query)));
+  });
+
+  it('keeps a secret variable that a token put in a ConfigMap out of the attachment and the summary', async function () {
+    const greeting = `hello-${crypto.randomBytes(6).toString('hex')}`;
+    const run = await deploy({
+      namespace: 'masked',
+      inputs: { variables: `REPLICAS=2\nGREETING=${greeting}` },
+      secretVariables: { greetingSecret: greeting },
+    });
+
+    assertSucceeded(run);
+    assert.equal(
+      (staging.store.getByKind('ConfigMap', 'masked', 'web-settings')?.data as { greeting?: string })
+        ?.greeting,
+      greeting,
+      'the cluster gets the value',
+    );
+    for (const command of ['task.uploadfile', 'task.uploadsummary']) {
+      const file = run.commands.find((c) => c.command === command)?.message ?? '';
+      const text = fs.readFileSync(file, 'utf8');
+      assert.ok(!text.includes(greeting), `${command} holds no secret:\n${text}`);
+    }
+    assert.match(
+      fs.readFileSync(run.commands.find((c) => c.command === 'task.uploadfile')?.message ?? '', 'utf8'),
+      /greeting: '\*\*\*'/,
+    );
   });
 
   it('fails within seconds on ImagePullBackOff, well before rolloutTimeout, with the events and why there are no logs', async function () {
