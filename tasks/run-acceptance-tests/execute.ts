@@ -19,7 +19,7 @@ import { publishCommandProperties, summaryMarkdown, summaryTable, writeChecksJun
 import { loc } from './messages';
 import { describeService, startPortForward, type PortForward } from './portForward';
 import { httpProbe, waitForReadiness } from './readiness';
-import { requestHeaders, runChecks, type CheckResult } from './runChecks';
+import { requestHeaders, requestUrl, runChecks, type CheckResult } from './runChecks';
 import { firstLine } from '../common/errors';
 import { registerSecret, secretForms } from '../common/secrets';
 import type { TaskOutcome } from '../common/taskRunner';
@@ -184,7 +184,8 @@ class Run {
   private async ready(): Promise<boolean> {
     const readinessPath = this.inputs.readinessPath;
     if (readinessPath === undefined) return true;
-    const url = `${this.target.baseUrl}${readinessPath}`;
+    // As a check's path: after the base URL's path, before its query (an Azure Function's `?code=`).
+    const url = requestUrl(this.target.baseUrl, { path: readinessPath });
     const where =
       this.target.label === this.target.baseUrl ? url : `${readinessPath} of ${this.target.label}`;
     const headers = requestHeaders(url, this.target.baseUrl, this.inputs.headers, {});

@@ -126,9 +126,10 @@ export function parseBaseUrl(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw userError('InvalidBaseUrl', value);
+    throw userError('InvalidBaseUrl', withoutCredentials(value));
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw userError('InvalidBaseUrl', value);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw userError('InvalidBaseUrl', withoutCredentials(value));
   return url.toString().replace(/\/+$/, '');
 }
 
@@ -214,4 +215,12 @@ function decodedOrAsIs(text: string): string {
   } catch {
     return text;
   }
+}
+
+/**
+ * A base URL the task refuses, as its error quotes it: without a query or a user and password,
+ * which may hold a credential the task cannot yet tell from the rest (it was not a URL).
+ */
+export function withoutCredentials(value: string): string {
+  return value.replace(/[?#][\s\S]*$/, '?…').replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?[^/?#@\s]*@/i, '$1…@');
 }

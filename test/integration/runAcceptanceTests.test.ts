@@ -53,7 +53,8 @@ function stagingApp(): StagingApp {
       log.push(`${request.method ?? ''} ${url} -> ${status}`);
       response.writeHead(status, { 'content-type': type }).end(body);
     };
-    switch (url) {
+    // Routed by path: a base URL may carry a query (an Azure Function's `?code=`) that every request keeps.
+    switch (url.split('?')[0]) {
       case '/healthz':
         // Still starting: 503 for the first 1.8 s after the first probe (the task probes every 2 s).
         firstHealthProbe ??= Date.now();
@@ -327,11 +328,21 @@ describe('RunAcceptanceTests bundle, run as the agent runs it', function () {
       assert.ok(result.stdout.includes(message('BaseUrlFirstOfSeveral', 2, other)), result.stdout);
     });
 
-    it("registers a function key in the base URL's query before anything prints the URL", async () => {
+    it("registers a function key in the base URL's query before anything prints the URL, and keeps the query on the readiness probe", async () => {
       const key = `fnkey-${crypto.randomBytes(9).toString('base64url')}`;
-      const result = await run({ baseUrl: `${local.baseUrl}/api?code=${key}`, command: 'true' });
+      const before = local.app.log.length;
+      const result = await run({
+        baseUrl: `${local.baseUrl}/?code=${key}`,
+        readinessPath: '/healthz',
+        command: 'true',
+      });
 
       assert.equal(result.result, 'Succeeded', result.stdout);
+      assert.ok(local.app.log.length > before, 'the readiness path was probed');
+      assert.ok(
+        local.app.log.slice(before).every((entry) => entry.startsWith(`GET /healthz?code=${key} -> `)),
+        `the readiness path goes before the base URL's query: ${local.app.log.slice(before).join(', ')}`,
+      );
       const lines = result.stdout.split(/\r?\n/);
       const registered = lines.indexOf(`##vso[task.setsecret]${key}`);
       // task-lib's own echo of the input as it is read (masked by the agent when the URL comes from a

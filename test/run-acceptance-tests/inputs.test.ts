@@ -5,6 +5,7 @@ import {
   credentialHeaderValues,
   credentialUrlValues,
   parseBaseUrl,
+  withoutCredentials,
   parseHeaders,
   parseKubernetesService,
 } from '../../tasks/run-acceptance-tests/inputs';
@@ -173,5 +174,25 @@ describe('credentialUrlValues', () => {
 
   it('leaves a URL without credentials alone, so ordinary words are not masked', () => {
     assert.deepEqual(credentialUrlValues(['https://staging.contoso.com/api?region=westeurope&page=2']), []);
+  });
+});
+
+describe('withoutCredentials', () => {
+  it('leaves out the query and the user and password of a refused base URL', () => {
+    assert.equal(
+      withoutCredentials('myfunc.azurewebsites.net/api?code=FUNCKEY12345'),
+      'myfunc.azurewebsites.net/api?…',
+    );
+    assert.equal(withoutCredentials('ftp://tester:pa55@staging/x#frag'), 'ftp://…@staging/x?…');
+    assert.equal(withoutCredentials('tester:pa55@staging.contoso.com'), '…@staging.contoso.com');
+    assert.equal(withoutCredentials('staging.contoso.com'), 'staging.contoso.com');
+  });
+
+  it('is what the error quotes', () => {
+    assertUserError(
+      () => parseBaseUrl('myfunc.azurewebsites.net/api?code=FUNCKEY12345'),
+      'InvalidBaseUrl',
+      'myfunc.azurewebsites.net/api?…',
+    );
   });
 });
