@@ -39,7 +39,7 @@ export function agentNetwork(): AgentNetwork {
 
 function readAgentNetwork(): AgentNetwork {
   const config = tl.getHttpProxyConfiguration();
-  if (config?.proxyPassword) registerSecret(config.proxyPassword);
+  for (const secret of proxySecrets(config)) registerSecret(secret);
   const caFile = tl.getHttpCertConfiguration()?.caFile || undefined;
   return { proxy: toAgentProxy(config), caFile };
 }
@@ -299,4 +299,37 @@ export function childProcessProxyEnvironment(
     NO_PROXY: noProxy,
     no_proxy: noProxy,
   };
+}
+
+/**
+ * The agent proxy's password (Agent.ProxyPassword), and one written into the proxy URL itself
+ * (`http://user:pass@proxy:8080`), as written and decoded.
+ */
+export function proxySecrets(
+  config: Pick<tl.ProxyConfiguration, 'proxyUrl' | 'proxyPassword'> | null | undefined,
+): string[] {
+  const secrets = new Set<string>();
+  if (config?.proxyPassword) secrets.add(config.proxyPassword);
+  const urlPassword = passwordIn(config?.proxyUrl);
+  if (urlPassword !== '') {
+    secrets.add(urlPassword);
+    secrets.add(decodeURIComponentOrAsIs(urlPassword));
+  }
+  return [...secrets];
+}
+
+function passwordIn(url: string | undefined): string {
+  try {
+    return url === undefined || url === '' ? '' : new URL(url).password;
+  } catch {
+    return '';
+  }
+}
+
+function decodeURIComponentOrAsIs(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

@@ -12,6 +12,7 @@ import {
   agentProxyFor,
   azureSdkProxySettings,
   childProcessProxyEnvironment,
+  proxySecrets,
   proxyTunnelPolicy,
   toAgentProxy,
   type AgentNetwork,
@@ -23,6 +24,20 @@ const agentConfig = (proxyUrl: string, username = '', password = '', bypass: str
   proxyPassword: password,
   proxyBypassHosts: bypass,
   proxyFormattedUrl: '',
+});
+
+describe('proxySecrets', () => {
+  it("gives the agent proxy's password, and one in the proxy URL as written and decoded", () => {
+    assert.deepEqual(proxySecrets(agentConfig('http://proxy.corp:8080', 'svc', 'pr0xy-pass')), [
+      'pr0xy-pass',
+    ]);
+    assert.deepEqual(proxySecrets(agentConfig('http://svc:p%40ss-w0rd@proxy.corp:8080')), [
+      'p%40ss-w0rd',
+      'p@ss-w0rd',
+    ]);
+    assert.deepEqual(proxySecrets(agentConfig('http://proxy.corp:8080')), []);
+    assert.deepEqual(proxySecrets(null), []);
+  });
 });
 
 describe('toAgentProxy', () => {
