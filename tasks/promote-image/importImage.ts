@@ -62,7 +62,11 @@ export function parseRegistryId(id: string): { resourceGroup: string; name: stri
  * ACR's server-side import through ARM: finds both registries by login server (the target in the
  * target connection's subscription, the source in the source connection's), then imports and waits.
  */
-export async function importWithArm(request: ImportRequest, credentials: Credentials): Promise<void> {
+export async function importWithArm(
+  request: ImportRequest,
+  credentials: Credentials,
+  importTimeoutMinutes = IMPORT_TIMEOUT_MINUTES,
+): Promise<void> {
   const { source, target } = request;
   // The ARM client is loaded only for this method: a copy does not pay for its start-up.
   const { ContainerRegistryManagementClient } = await import('@azure/arm-containerregistry');
@@ -86,13 +90,17 @@ export async function importWithArm(request: ImportRequest, credentials: Credent
   if (sourceResource === undefined)
     throw userError('PromoteImportSourceNotInReach', source.registry, source.connection.id);
 
+  // ARM reports the import in progress until ACR is done: the wait is bounded, as every wait is.
+  const deadline = AbortSignal.timeout(importTimeoutMinutes * 60_000);
   try {
     await targetArm.client.registries.importImage(
       targetResource.resourceGroup,
       targetResource.name,
       importParameters(request, sourceResource.id),
+      { abortSignal: deadline },
     );
   } catch (error: unknown) {
+    if (deadline.aborted) throw userError('PromoteImportTimedOut', target.registry, importTimeoutMinutes);
     throw (
       explainArmError(error, target.connection, `import into ${target.registry}`) ??
       importFailure(error, target.registry)
@@ -136,6 +144,9 @@ async function findRegistry(
 }
 
 const LIST = 'list the registries of its subscription';
+
+/** How long ACR gets to finish an import: a multi-gigabyte image takes minutes, not an hour. */
+const IMPORT_TIMEOUT_MINUTES = 30;
 
 async function armCall<T>(connection: AzureConnection, what: string, call: () => Promise<T>): Promise<T> {
   try {

@@ -326,6 +326,13 @@ describe('PromoteImage (L0)', () => {
           },
         ],
       );
+      assert.deepEqual(
+        armCalls(result)
+          .filter((c) => c.call === 'importDeadline')
+          .map((c) => c.detail),
+        [true],
+        'the wait for the import is bounded',
+      );
       assert.deepEqual(writesTo(result, PROD), [], 'the agent sends no image data');
       assert.deepEqual(outputs(result), {
         promotedDigest: WEB.digest,

@@ -42,8 +42,15 @@ export class ContainerRegistryManagementClient {
         await Promise.resolve();
         yield* listed;
       },
-      importImage: async (resourceGroup: string, name: string, parameters: ImportParameters) => {
+      importImage: async (
+        resourceGroup: string,
+        name: string,
+        parameters: ImportParameters,
+        options?: { abortSignal?: AbortSignal },
+      ) => {
         record('importImage', { subscriptionId, resourceGroup, name, parameters });
+        // Whether the wait for ARM's long-running operation is bounded: a signal not yet aborted.
+        record('importDeadline', options?.abortSignal !== undefined && !options.abortSignal.aborted);
         await Promise.resolve();
         const failure = arm().importError;
         if (failure !== undefined) {
