@@ -136,10 +136,10 @@ describe('PromoteImage copy against real registries behind ACR auth', function (
     await pushImage(sandbox.acr, NONPROD, 'team/masked', { tag: '1', layerSizes: [100] });
     const written: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+    process.stdout.write = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
       written.push(String(chunk));
       return (write as (chunk: string | Uint8Array, ...rest: unknown[]) => boolean)(chunk, ...rest);
-    });
+    };
     try {
       await promote(
         { registry: NONPROD, repository: 'team/masked', reference: '1' },
