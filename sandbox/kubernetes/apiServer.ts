@@ -2,7 +2,15 @@ import * as crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import * as YAML from 'yaml';
-import { pathOf, queryOf, readBody, startHttpsServer, type RunningServer } from '../httpsServer';
+import { withFaults, type FaultPlan } from '../faults';
+import {
+  pathOf,
+  queryOf,
+  readBody,
+  startHttpsServer,
+  type RequestHandler,
+  type RunningServer,
+} from '../httpsServer';
 import type { KeyPair } from '../tls/certificateAuthority';
 import { applyDefaults, validate, type Allocator } from './defaults';
 import {
@@ -51,6 +59,8 @@ export interface ApiRequestRecord {
 
 export interface ApiServerOptions {
   readonly tls: KeyPair;
+  /** Faults and latency for the API requests (not the port-forward upgrades); none when absent. */
+  readonly faults?: FaultPlan;
   readonly store: ObjectStore;
   readonly version: KubernetesVersionInfo;
   /** `host:port` clients use; reported by `/api`. */
@@ -131,7 +141,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   };
   const server = await startHttpsServer(
     options.tls,
-    async (request, response) => {
+    withFaultsIfAny(options.faults, async (request, response) => {
       const record = recordOf(request, (token) => options.authenticate(token));
       const user = record.user;
       const presentedToken = /^Bearer\s+/i.test(request.headers.authorization ?? '');
@@ -153,7 +163,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         if (response.headersSent) response.end();
         else sendStatus(response, apiError);
       }
-    },
+    }),
     undefined,
     upgrade,
   );
@@ -803,4 +813,8 @@ function parseResourcePath(path: string): ResourcePath | undefined {
   // A namespaced type without a namespace is a list/watch across all namespaces.
   if (type.namespaced && second !== undefined) return undefined;
   return { type, namespace: undefined, name: second, subresource: third };
+}
+
+function withFaultsIfAny(plan: FaultPlan | undefined, handler: RequestHandler): RequestHandler {
+  return plan === undefined ? handler : withFaults(plan, handler);
 }

@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import type { RequestListener } from 'node:http';
+import { FaultPlan } from '../faults';
 import type { KeyPair } from '../tls/certificateAuthority';
 import type { TokenAuthority } from '../entra/accessTokens';
 import { startApiServer, type ApiRequestRecord, type ApiServer } from './apiServer';
@@ -51,6 +52,8 @@ export interface KubernetesCluster {
   readonly store: ObjectStore;
   readonly controller: ClusterController;
   readonly requests: readonly ApiRequestRecord[];
+  /** Faults and latency for the API server's requests: a hostile network between kubectl and the cluster. */
+  readonly faults: FaultPlan;
   readonly adminToken: string;
   readonly userToken: string;
   setImageBehaviour(image: string, behaviour: ImageBehaviour): void;
@@ -103,10 +106,13 @@ export async function startKubernetesCluster(options: KubernetesClusterOptions):
   const portForward = createPortForwardServer({
     resolveTarget: (namespace, pod, port) => apps.resolve(namespace, pod, port),
   });
+  // Seeded like every plan: a test that draws probabilities sees the same draws each run.
+  const faults = new FaultPlan(1);
   let server: ApiServer;
   try {
     server = await startApiServer({
       tls: options.tls,
+      faults,
       store,
       version: { gitVersion },
       serverAddress: `${options.hostName}:443`,
@@ -149,6 +155,7 @@ export async function startKubernetesCluster(options: KubernetesClusterOptions):
     store,
     controller,
     requests: server.requests,
+    faults,
     adminToken,
     userToken,
     setImageBehaviour: (image, behaviour) => controller.setImageBehaviour(image, behaviour),

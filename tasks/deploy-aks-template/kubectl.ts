@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
 import { UserError, firstLine } from '../common/errors';
 import { userError } from './messages';
 import { apiGroupOf, isJsonObject, type JsonObject } from './kubernetesObject';
@@ -30,6 +31,26 @@ export interface KubectlSettings {
   readonly requestTimeoutSeconds: number;
   /** How long one command (apply, get, …) may take in all, discovery and retries included. */
   readonly commandTimeoutSeconds: number;
+  /**
+   * The pauses before each new try of an idempotent command (reads, server-side apply, diff) that
+   * failed on the network or an API server that could not answer; default 1 s, then 3 s.
+   */
+  readonly retryDelaysMs?: readonly number[];
+}
+
+const DEFAULT_RETRY_DELAYS_MS = [1000, 3000];
+
+/**
+ * kubectl's words for a failure that another try may not meet: the connection (reset, refused,
+ * lost, timed out, cut short), or an API server or its etcd that could not answer (429, 503, 504,
+ * timeouts). Not a refusal, a conflict, a validation error or a missing object.
+ */
+const TRANSIENT_FAILURE =
+  /Unable to connect to the server|connection reset by peer|connection refused|broken pipe|http2: client connection lost|i\/o timeout|TLS handshake timeout|unexpected EOF|: EOF\b|Client\.Timeout exceeded|net\/http: request canceled|\((TooManyRequests|ServiceUnavailable|Timeout|ServerTimeout)\)|the server is currently unable to handle the request|etcdserver: (request timed out|leader changed)/i;
+
+/** Whether a kubectl run failed in a way worth another try (see TRANSIENT_FAILURE). */
+export function isTransientFailure(result: KubectlResult): boolean {
+  return result.code !== 0 && TRANSIENT_FAILURE.test(result.stderr);
 }
 
 export const FIELD_MANAGER = 'azure-pipelines';
@@ -122,7 +143,9 @@ export class Kubectl {
       ...output,
       ...files.flatMap((file) => ['--filename', file]),
     ];
-    const result = await this.execute(args);
+    // Server-side apply is idempotent: a second try after a dropped connection applies the same
+    // objects again, so a transient failure never leaves the manifests half-applied.
+    const result = await this.executeRetrying(args);
     if (result.code !== 0) {
       const conflicts = parseApplyConflicts(result.stderr);
       if (conflicts.length > 0) {
@@ -149,7 +172,7 @@ export class Kubectl {
       ...(options.forceConflicts ? ['--force-conflicts'] : []),
       ...files.flatMap((file) => ['--filename', file]),
     ];
-    const result = await this.execute(args);
+    const result = await this.executeRetrying(args);
     if (result.code > 1) throw new KubectlError('diff', result);
     return { changed: result.code === 1, diff: result.stdout };
   }
@@ -175,10 +198,13 @@ export class Kubectl {
         : ['rollout', 'status', ...resources, '--watch=true', `--timeout=${timeoutSeconds}s`];
     const finished =
       jobs > 0 ? /condition met/ : /successfully rolled out|rolling update complete|roll out complete/;
-    const result = await this.execute([...args, '--namespace', namespace], timeoutSeconds, {
+    // Another try waits for the same workloads in the same order and reports the finished ones again,
+    // so each try counts its lines from the first.
+    const { onFinished } = options;
+    const result = await this.executeRetrying([...args, '--namespace', namespace], timeoutSeconds, () => ({
       ...(options.signal === undefined ? {} : { signal: options.signal }),
-      ...(options.onFinished === undefined ? {} : { onStdout: linesCounter(finished, options.onFinished) }),
-    });
+      ...(onFinished === undefined ? {} : { onStdout: linesCounter(finished, onFinished) }),
+    }));
     if (result.code !== 0) throw new KubectlError(jobs > 0 ? 'wait' : 'rollout status', result);
   }
 
@@ -187,7 +213,7 @@ export class Kubectl {
    * process: the files only need to address the objects (apiVersion, kind, name, namespace).
    */
   async getObjects(files: readonly string[]): Promise<JsonObject[]> {
-    const result = await this.execute([
+    const result = await this.executeRetrying([
       'get',
       ...files.flatMap((file) => ['--filename', file]),
       '--ignore-not-found',
@@ -204,10 +230,10 @@ export class Kubectl {
     labelSelector: string,
     signal?: AbortSignal,
   ): Promise<JsonObject[]> {
-    const result = await this.execute(
+    const result = await this.executeRetrying(
       ['get', kinds.join(','), '--namespace', namespace, `--selector=${labelSelector}`, '--output=json'],
       0,
-      signal === undefined ? {} : { signal },
+      () => (signal === undefined ? {} : { signal }),
     );
     if (result.code !== 0) throw new KubectlError('get', result);
     return itemsOf(parseJsonObject(result.stdout));
@@ -215,7 +241,7 @@ export class Kubectl {
 
   /** The events about one object, oldest first. */
   async events(namespace: string, involvedObject: ObjectReference): Promise<JsonObject[]> {
-    const result = await this.execute([
+    const result = await this.executeRetrying([
       'get',
       'events',
       '--namespace',
@@ -234,7 +260,7 @@ export class Kubectl {
     namespace: string,
     options: { previous: boolean; tail: number },
   ): Promise<string> {
-    const result = await this.execute([
+    const result = await this.executeRetrying([
       'logs',
       pod,
       `--container=${container}`,
@@ -245,6 +271,29 @@ export class Kubectl {
     ]);
     if (result.code !== 0) throw new KubectlError('logs', result);
     return result.stdout;
+  }
+
+  /**
+   * execute for a command that may be run again: another try after each transient failure (see
+   * isTransientFailure), at most as many as `retryDelaysMs` allows, each within its own time limit.
+   * The last try's result is returned, whatever it is.
+   */
+  private async executeRetrying(
+    command: readonly string[],
+    waitSeconds = 0,
+    optionsOfTry: () => Omit<KubectlRunOptions, 'timeoutMs'> = () => ({}),
+  ): Promise<KubectlResult> {
+    const delays = this.settings.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+    for (let attempt = 0; ; attempt++) {
+      const options = optionsOfTry();
+      const result = await this.execute(command, waitSeconds, options);
+      const pause = delays[attempt];
+      if (pause === undefined || !isTransientFailure(result) || options.signal?.aborted === true)
+        return result;
+      await delay(pause, undefined, options.signal === undefined ? {} : { signal: options.signal }).catch(
+        () => undefined,
+      );
+    }
   }
 
   /** `waitSeconds`: how long the command itself is asked to wait, on top of the usual time limit. */

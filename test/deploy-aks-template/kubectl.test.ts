@@ -9,6 +9,7 @@ import {
   KubectlError,
   KubectlTimeoutError,
   errorLine,
+  isTransientFailure,
   parseApplyConflicts,
   processRunner,
   type KubectlResult,
@@ -33,6 +34,8 @@ class FakeRunner {
     this.calls.push({ args, options });
     const answer = this.answers.shift() ?? {};
     if (answer instanceof Error) return Promise.reject(answer);
+    // What kubectl printed as it ran, line by line as a rollout wait prints.
+    for (const line of (answer.stdout ?? '').split(/(?<=\n)/)) if (line !== '') options.onStdout?.(line);
     return Promise.resolve({ code: 0, stdout: '', stderr: '', ...answer });
   };
 
@@ -41,6 +44,7 @@ class FakeRunner {
       kubeconfig: KUBECONFIG,
       requestTimeoutSeconds: 30,
       commandTimeoutSeconds: 120,
+      retryDelaysMs: [0, 0],
     });
   }
 
@@ -493,6 +497,113 @@ describe('Kubectl', () => {
       'get',
       120,
     );
+  });
+});
+
+describe('retries', () => {
+  const RESET =
+    'Unable to connect to the server: read tcp 10.0.0.5:51234->20.1.2.3:443: read: connection reset by peer\n';
+  const APPLY = {
+    serverSide: true,
+    fieldManager: FIELD_MANAGER,
+    forceConflicts: false,
+    dryRun: undefined,
+  } as const;
+
+  it('applies again after a dropped connection: server-side apply is idempotent', async () => {
+    const runner = new FakeRunner().answer(
+      { code: 1, stderr: RESET },
+      { stdout: 'deployment.apps/web serverside-applied\n' },
+    );
+    assert.deepEqual(await runner.kubectl().apply(['r.yaml'], APPLY), [
+      'deployment.apps/web serverside-applied',
+    ]);
+    assert.equal(runner.calls.length, 2);
+    assert.deepEqual(runner.args[1], runner.args[0]);
+  });
+
+  it('gives up after three tries, naming the last failure', async () => {
+    const runner = new FakeRunner().answer(
+      { code: 1, stderr: RESET },
+      {
+        code: 1,
+        stderr:
+          'Error from server (ServiceUnavailable): the server is currently unable to handle the request\n',
+      },
+      { code: 1, stderr: RESET },
+      { stdout: '{"kind":"List","items":[]}' },
+    );
+    await assertRejectsWithUserError(
+      () => runner.kubectl().list(['Pod'], 'web', 'app=web'),
+      'KubectlFailed',
+      'get',
+      1,
+      RESET.trim(),
+    );
+    assert.equal(runner.calls.length, 3);
+  });
+
+  it('does not try again after a refusal, a conflict or a timeout of the wait itself', async () => {
+    for (const stderr of [
+      'Error from server (Forbidden): deployments.apps "web" is forbidden: User "ci" cannot patch\n',
+      CONFLICT_ONE,
+      'error: timed out waiting for the condition on deployments/web\n',
+    ]) {
+      const runner = new FakeRunner().answer({ code: 1, stderr });
+      await assert.rejects(() => runner.kubectl().apply(['r.yaml'], APPLY));
+      const waiter = new FakeRunner().answer({ code: 1, stderr });
+      await assert.rejects(() =>
+        waiter.kubectl().rolloutStatus([{ kind: 'Deployment', name: 'web' }], 'web', 60),
+      );
+      assert.deepEqual([runner.calls.length, waiter.calls.length], [1, 1], stderr);
+    }
+  });
+
+  it('waits again for the rollouts when the watch was cut, counting the finished ones afresh', async () => {
+    const runner = new FakeRunner().answer(
+      {
+        code: 1,
+        stdout: 'deployment "api" successfully rolled out\n',
+        stderr: 'error: http2: client connection lost\n',
+      },
+      { stdout: 'deployment "api" successfully rolled out\ndeployment "web" successfully rolled out\n' },
+    );
+    const finished: number[] = [];
+    await runner.kubectl().rolloutStatus(
+      [
+        { kind: 'Deployment', name: 'api' },
+        { kind: 'Deployment', name: 'web' },
+      ],
+      'shop',
+      60,
+      { onFinished: (index) => finished.push(index) },
+    );
+    assert.deepEqual(finished, [0, 0, 1], 'api, then api and web: web is never taken for api');
+    assert.equal(runner.calls.length, 2);
+  });
+
+  it('tells transient failures from the others', () => {
+    const transient = (stderr: string): boolean => isTransientFailure({ code: 1, stdout: '', stderr });
+    for (const stderr of [
+      RESET,
+      'Unable to connect to the server: net/http: TLS handshake timeout',
+      'Unable to connect to the server: EOF',
+      'error: unexpected EOF',
+      'Error from server (TooManyRequests): the server has received too many requests',
+      'Error from server (Timeout): the server was unable to return a response in the time allotted',
+      'Error from server: etcdserver: request timed out',
+      'The connection to the server aks.example:443 was refused - did you specify the right host or port? dial tcp: connect: connection refused',
+    ])
+      assert.ok(transient(stderr), stderr);
+    for (const stderr of [
+      'Error from server (NotFound): namespaces "web" not found',
+      'Error from server (Forbidden): pods is forbidden',
+      'error: timed out waiting for the condition on deployments/web',
+      'error: unable to recognize "r.yaml": no matches for kind "Widget" in version "contoso.com/v1"',
+      'Error from server (Invalid): Deployment.apps "web" is invalid: spec.replicas: Invalid value: -1',
+    ])
+      assert.ok(!transient(stderr), stderr);
+    assert.equal(isTransientFailure({ code: 0, stdout: '', stderr: RESET }), false);
   });
 });
 

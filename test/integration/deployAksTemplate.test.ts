@@ -252,6 +252,37 @@ describe('DeployAksTemplate bundle against the sandbox (real kubectl, AKS and dl
     );
   });
 
+  it('rides out a dropped connection during the apply and a 503 on the first read, and applies everything', async function () {
+    staging.kubernetes.faults.add({ match: { method: 'PATCH' }, resetBeforeResponse: true, times: 1 });
+    staging.kubernetes.faults.add({
+      match: { method: 'GET', pathPattern: /^\/apis\/apps\/v1\/namespaces\/flaky\/deployments\/web$/ },
+      status5xx: 503,
+      times: 1,
+    });
+    try {
+      const run = await deploy({ namespace: 'flaky', image: '1.0.0' });
+
+      assertSucceeded(run);
+      assert.deepEqual(
+        staging.kubernetes.faults.injected.map(({ kinds, method }) => `${kinds.join('+')} ${method}`).sort(),
+        ['resetBeforeResponse PATCH', 'status5xx GET'],
+        'both faults met the task',
+      );
+      assert.equal(
+        containerImage(staging.store.getByKind('Deployment', 'flaky', 'web')),
+        `${WEB_REPOSITORY}:1.0.0`,
+      );
+      assert.equal(
+        (staging.store.getByKind('ConfigMap', 'flaky', 'web-settings')?.data as { greeting?: string })
+          ?.greeting,
+        'hello',
+      );
+      assert.match(run.variables['deployedImages'] ?? '', /@sha256:[0-9a-f]{64}$/);
+    } finally {
+      staging.kubernetes.faults.clear();
+    }
+  });
+
   it('fails within seconds on ImagePullBackOff, well before rolloutTimeout, with the events and why there are no logs', async function () {
     staging.setImageBehaviour(`${WEB_REPOSITORY}:missing`, { kind: 'imagePullBackOff' });
 
