@@ -42,11 +42,12 @@ const DEFAULT_RETRY_DELAYS_MS = [1000, 3000];
 
 /**
  * kubectl's words for a failure that another try may not meet: the connection (reset, refused,
- * lost, timed out, cut short), or an API server or its etcd that could not answer (429, 503, 504,
- * timeouts). Not a refusal, a conflict, a validation error or a missing object.
+ * lost, timed out, cut short), or an API server or its etcd that could not answer (429, 5xx,
+ * timeouts), also while kubectl discovers the API or downloads its OpenAPI schema for validation.
+ * Not a refusal, a conflict, a validation error or a missing object.
  */
 const TRANSIENT_FAILURE =
-  /Unable to connect to the server|connection reset by peer|connection refused|broken pipe|http2: client connection lost|i\/o timeout|TLS handshake timeout|unexpected EOF|: EOF\b|Client\.Timeout exceeded|net\/http: request canceled|\((TooManyRequests|ServiceUnavailable|Timeout|ServerTimeout)\)|the server is currently unable to handle the request|etcdserver: (request timed out|leader changed)/i;
+  /Unable to connect to the server|connection reset by peer|connection refused|broken pipe|http2: client connection lost|i\/o timeout|TLS handshake timeout|unexpected EOF|: EOF\b|Client\.Timeout exceeded|net\/http: request canceled|\((TooManyRequests|ServiceUnavailable|Timeout|ServerTimeout|InternalError)\)|the server is currently unable to handle the request|an error on the server .* has prevented the request from succeeding|failed to download openapi|etcdserver: (request timed out|leader changed)/i;
 
 /** Whether a kubectl run failed in a way worth another try (see TRANSIENT_FAILURE). */
 export function isTransientFailure(result: KubectlResult): boolean {

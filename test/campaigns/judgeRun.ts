@@ -1,4 +1,6 @@
-import type { TaskRun } from '../../scripts/agent';
+import { interpretOutput, type TaskRun } from '../../scripts/agent';
+import type { FaultKind, InjectedFault } from '../../sandbox/faults';
+import type { RunReport } from './keyVaultCampaign';
 import { findLeaks } from '../support/leaks';
 
 /** What a campaign expects of one run: success, or a failure whose message matches. */
@@ -46,4 +48,53 @@ export function judgeFailure(run: TaskRun, expectation: RunExpectation, faults: 
       : `failed without any fault: ${message}`,
   );
   return { findings, failedUnderFaults: false };
+}
+
+/** The faults a run met that fail a request (latency only delays it), and every injected one by kind. */
+export function countFaults(injected: readonly InjectedFault[]): {
+  faults: number;
+  faultKinds: Partial<Record<FaultKind, number>>;
+} {
+  const faultKinds: Partial<Record<FaultKind, number>> = {};
+  for (const kind of injected.flatMap((fault) => fault.kinds)) faultKinds[kind] = (faultKinds[kind] ?? 0) + 1;
+  return {
+    faults: injected.filter((fault) => fault.kinds.some((kind) => kind !== 'latency')).length,
+    faultKinds,
+  };
+}
+
+/** A run as the agent would have seen it print these lines, for tests of a judge. */
+export function taskRunOf(lines: readonly string[]): TaskRun {
+  const stdout = lines.join('\n');
+  const interpreted = interpretOutput(stdout);
+  return {
+    ...interpreted,
+    result: interpreted.result ?? 'Succeeded',
+    exitCode: 0,
+    stdout,
+    stderr: '',
+    durationMs: 1,
+  };
+}
+
+/** The report of one run: what it met and how it was judged. */
+export function reportOf(
+  seed: number,
+  scenario: string,
+  run: TaskRun,
+  injected: readonly InjectedFault[],
+  judged: Judgement,
+): RunReport {
+  const { faults, faultKinds } = countFaults(injected);
+  return {
+    seed,
+    scenario,
+    result: run.result ?? 'none',
+    durationMs: run.durationMs,
+    faults,
+    faultKinds,
+    ...(run.result === 'Failed' ? { failure: run.resultMessage ?? '' } : {}),
+    failedUnderFaults: judged.failedUnderFaults,
+    findings: judged.findings,
+  };
 }

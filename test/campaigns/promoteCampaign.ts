@@ -5,7 +5,7 @@
 // under every target tag, or fail in one clean line with no target tag moved. Faults alone may
 // fail only a few runs (the bound of the Key Vault campaign). `npm run campaign -- promote --seeds 50`.
 import type { TaskRun, TaskRunOptions } from '../../scripts/agent';
-import { mulberry32, type FaultKind, type FaultRule } from '../../sandbox';
+import { mulberry32, type FaultRule } from '../../sandbox';
 import type { PushedImage } from '../../sandbox/acr/images';
 import {
   NONPROD,
@@ -14,7 +14,14 @@ import {
   startPromoteHarness,
   type PromoteHarness,
 } from '../integration/promoteHarness';
-import { findingsOfAnyRun, judgeFailure, type Judgement, type RunExpectation } from './judgeRun';
+import {
+  countFaults,
+  findingsOfAnyRun,
+  judgeFailure,
+  reportOf,
+  type Judgement,
+  type RunExpectation,
+} from './judgeRun';
 import type { RunReport } from './keyVaultCampaign';
 
 export type { RunReport };
@@ -218,26 +225,14 @@ async function runSeed(
   const missingManifests: string[] = [];
   for (const digest of graph)
     if ((await harness.digestAt(PROD, scenario.repository, digest)) !== digest) missingManifests.push(digest);
-  const faults = injected.filter((fault) => fault.kinds.some((kind) => kind !== 'latency')).length;
-  const faultKinds: Partial<Record<FaultKind, number>> = {};
-  for (const kind of injected.flatMap((fault) => fault.kinds)) faultKinds[kind] = (faultKinds[kind] ?? 0) + 1;
+  const faults = countFaults(injected).faults;
   const judged = judge(
     run,
     expectedOutcome(scenario),
     { promotedDigest: image.digest, before, after, missingManifests },
     faults,
   );
-  return {
-    seed,
-    scenario: describeScenario(scenario),
-    result: run.result ?? 'none',
-    durationMs: run.durationMs,
-    faults,
-    faultKinds,
-    ...(run.result === 'Failed' ? { failure: run.resultMessage ?? '' } : {}),
-    failedUnderFaults: judged.failedUnderFaults,
-    findings: judged.findings,
-  };
+  return reportOf(seed, describeScenario(scenario), run, injected, judged);
 }
 
 /** Runs every seed against one sandbox; returns the reports of all runs. */

@@ -1,8 +1,10 @@
 // npm run campaign -- keyVault [--seeds N] [--first S] [--max-secrets M] [--fault-rate R]
 // npm run campaign -- promote [--seeds N] [--first S] [--fault-rate R]
+// npm run campaign -- deploy [--seeds N] [--first S] [--fault-rate R]
 // Long fault campaigns, kept out of `npm test`; each prints one line per run and exits 1 on a finding.
 import { parseArgs } from 'node:util';
 import { runKeyVaultCampaign, summarizeCampaign, type RunReport } from './keyVaultCampaign';
+import { runDeployCampaign } from './deployCampaign';
 import { runPromoteCampaign } from './promoteCampaign';
 
 interface Arguments {
@@ -40,8 +42,8 @@ function parseArguments(argv: readonly string[]): Arguments {
     maxSecrets: number('max-secrets', 120, 0, 2_000),
     faultRate: number('fault-rate', 0.1, 0, 1),
   };
-  if (campaign !== 'keyVault' && campaign !== 'promote')
-    throw new Error(`no campaign named "${campaign}"; the campaigns: keyVault, promote`);
+  if (campaign !== 'keyVault' && campaign !== 'promote' && campaign !== 'deploy')
+    throw new Error(`no campaign named "${campaign}"; the campaigns: keyVault, promote, deploy`);
   return parsed;
 }
 
@@ -63,12 +65,14 @@ async function main(): Promise<void> {
   const reports =
     args.campaign === 'promote'
       ? await runPromoteCampaign({ seeds, faultRate: args.faultRate, onRun: printReport })
-      : await runKeyVaultCampaign({
-          seeds,
-          maxSecrets: args.maxSecrets,
-          faultRate: args.faultRate,
-          onRun: printReport,
-        });
+      : args.campaign === 'deploy'
+        ? await runDeployCampaign({ seeds, faultRate: args.faultRate, onRun: printReport })
+        : await runKeyVaultCampaign({
+            seeds,
+            maxSecrets: args.maxSecrets,
+            faultRate: args.faultRate,
+            onRun: printReport,
+          });
   const failed = reports.filter((report) => report.findings.length > 0);
   const summary = summarizeCampaign(reports);
   console.log(

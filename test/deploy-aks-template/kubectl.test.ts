@@ -592,6 +592,9 @@ describe('retries', () => {
       'Error from server (TooManyRequests): the server has received too many requests',
       'Error from server (Timeout): the server was unable to return a response in the time allotted',
       'Error from server: etcdserver: request timed out',
+      'Error from server (InternalError): an error on the server ("") has prevented the request from succeeding',
+      'error: unable to recognize "lookup.json": an error on the server ("unknown") has prevented the request from succeeding',
+      'error: error validating "m.yaml": error validating data: failed to download openapi: the server could not find the requested resource; if you choose to ignore these errors, turn validation off with --validate=false',
       'The connection to the server aks.example:443 was refused - did you specify the right host or port? dial tcp: connect: connection refused',
     ])
       assert.ok(transient(stderr), stderr);
