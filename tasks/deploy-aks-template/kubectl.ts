@@ -33,12 +33,13 @@ export interface KubectlSettings {
   readonly commandTimeoutSeconds: number;
   /**
    * The pauses before each new try of an idempotent command (reads, server-side apply, diff) that
-   * failed on the network or an API server that could not answer; default 1 s, then 3 s.
+   * failed on the network or an API server that could not answer; default 1 s, 2 s, then 4 s: one
+   * kubectl command is many requests (discovery, OpenAPI, one per object), any of which can meet the fault.
    */
   readonly retryDelaysMs?: readonly number[];
 }
 
-const DEFAULT_RETRY_DELAYS_MS = [1000, 3000];
+const DEFAULT_RETRY_DELAYS_MS = [1000, 2000, 4000];
 
 /**
  * kubectl's words for a failure that another try may not meet: the connection (reset, refused,
