@@ -13,6 +13,11 @@ export class InputReader<Name extends string> {
     return value === undefined || value === '' ? undefined : value;
   }
 
+  /** The whole value as given, blank lines and spaces included ('' when absent): for line numbers. */
+  text(name: Name): string {
+    return tl.getInput(name, false) ?? '';
+  }
+
   required(name: Name): string {
     const value = this.optional(name);
     if (value === undefined) {

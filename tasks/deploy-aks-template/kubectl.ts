@@ -29,7 +29,7 @@ export interface KubectlSettings {
   readonly kubeconfig: string;
   /** kubectl's `--request-timeout`, for each HTTP request it makes. */
   readonly requestTimeoutSeconds: number;
-  /** How long one command (apply, get, …) may take in all, discovery and retries included. */
+  /** How long one try of a command (apply, get, …) may take, discovery and kubectl's own retries included. */
   readonly commandTimeoutSeconds: number;
   /**
    * The pauses before each new try of an idempotent command (reads, server-side apply, diff) that
@@ -50,9 +50,23 @@ const DEFAULT_RETRY_DELAYS_MS = [1000, 2000, 4000];
 const TRANSIENT_FAILURE =
   /Unable to connect to the server|connection reset by peer|connection refused|broken pipe|http2: client connection lost|i\/o timeout|TLS handshake timeout|unexpected EOF|: EOF\b|Client\.Timeout exceeded|net\/http: request canceled|\((TooManyRequests|ServiceUnavailable|Timeout|ServerTimeout|InternalError)\)|the server is currently unable to handle the request|an error on the server .* has prevented the request from succeeding|failed to download openapi|etcdserver: (request timed out|leader changed)/i;
 
-/** Whether a kubectl run failed in a way worth another try (see TRANSIENT_FAILURE). */
+/** Failures that read like the network's but last: a certificate, a credential plugin. */
+const LASTING_FAILURE = /x509:|certificate|getting credentials|exec plugin/i;
+
+/**
+ * Whether a kubectl run that failed did so in a way worth another try (see TRANSIENT_FAILURE): one
+ * of its own lines says so (an apply goes on after a dropped request, and the objects after it then
+ * fail for want of the namespace it was creating) and none says the failure lasts. kubectl's log
+ * lines do not count: it logs an aggregated API that is down (`memcache.go] couldn't get resource
+ * list …: the server is currently unable to handle the request`) on every command, whatever else
+ * went wrong.
+ */
 export function isTransientFailure(result: KubectlResult): boolean {
-  return result.code !== 0 && TRANSIENT_FAILURE.test(result.stderr);
+  if (result.code === 0) return false;
+  const lines = ownLines(result.stderr);
+  return (
+    lines.some((line) => TRANSIENT_FAILURE.test(line)) && !lines.some((line) => LASTING_FAILURE.test(line))
+  );
 }
 
 export const FIELD_MANAGER = 'azure-pipelines';
@@ -174,7 +188,8 @@ export class Kubectl {
       ...(options.forceConflicts ? ['--force-conflicts'] : []),
       ...files.flatMap((file) => ['--filename', file]),
     ];
-    const result = await this.executeRetrying(args);
+    // Exit code 1 only means "differences": not a failure to try again.
+    const result = await this.executeRetrying(args, 0, undefined, (outcome) => outcome.code > 1);
     if (result.code > 1) throw new KubectlError('diff', result);
     return { changed: result.code === 1, diff: result.stdout };
   }
@@ -284,17 +299,19 @@ export class Kubectl {
     command: readonly string[],
     waitSeconds = 0,
     optionsOfTry: () => Omit<KubectlRunOptions, 'timeoutMs'> = () => ({}),
+    failed: (result: KubectlResult) => boolean = (result) => result.code !== 0,
   ): Promise<KubectlResult> {
     const delays = this.settings.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     for (let attempt = 0; ; attempt++) {
       const options = optionsOfTry();
       const result = await this.execute(command, waitSeconds, options);
       const pause = delays[attempt];
-      if (pause === undefined || !isTransientFailure(result) || options.signal?.aborted === true)
-        return result;
+      if (pause === undefined || !failed(result) || !isTransientFailure(result)) return result;
       await delay(pause, undefined, options.signal === undefined ? {} : { signal: options.signal }).catch(
         () => undefined,
       );
+      // Stopped while pausing: whoever stopped it needs no answer, so no kubectl is started for it.
+      if (options.signal?.aborted === true) return result;
     }
   }
 
@@ -322,16 +339,25 @@ export class Kubectl {
   }
 }
 
+/** A line of kubectl's own log (`E1201 05:00:00.123456   4242 memcache.go:287] …`), not its error. */
+const KLOG_LINE = /^[IWEF]\d{4} \d{2}:\d{2}:\d{2}/;
+
+/** kubectl's stderr without blank lines and without its log lines (see KLOG_LINE). */
+function ownLines(stderr: string): string[] {
+  return stderr
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !KLOG_LINE.test(line));
+}
+
 /**
  * The line of kubectl's stderr that says what went wrong: its first error line (`error: …`,
- * `Error from server …`), else its first line that is not a warning. kubectl prints the API
+ * `Error from server …`), else its first line that is not a warning, kubectl's own log lines left
+ * out. kubectl prints the API
  * server's warnings (`Warning: … deprecated`) before the error, and they explain nothing.
  */
 export function errorLine(stderr: string): string {
-  const lines = stderr
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '');
+  const lines = ownLines(stderr);
   return (
     lines.find((line) => /^error\b/i.test(line)) ??
     lines.find((line) => !/^warning\b/i.test(line)) ??

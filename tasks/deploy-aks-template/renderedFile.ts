@@ -54,23 +54,31 @@ export function hideSecretValues(manifests: readonly Manifest[]): Manifest[] {
 }
 
 /**
- * The values of the Secrets among the manifests (`stringData`, and `data` decoded from base64), to
- * register before anything could print them: a crash-looping container's log, which the task
- * prints, may show the value it was given.
+ * The credentials among the Secrets of the manifests (`stringData`, and `data` decoded from base64),
+ * to register before anything could print them: a crash-looping container's log, which the task
+ * prints, may show the password it was given. Only values under credential-like keys (`password`,
+ * `apiKey`, `token`, …) and of 8 characters or more: a Secret also holds user names, database names
+ * and hosts, and masking those would blank ordinary words (`app`, a registry's name) out of the
+ * whole job's log.
  */
 export function secretObjectValues(manifests: readonly Manifest[]): string[] {
   const values: string[] = [];
+  const take = (key: string, value: string): void => {
+    if (CREDENTIAL_KEY.test(key) && value.length >= 8) values.push(value);
+  };
   for (const { object } of manifests) {
     if (object.kind !== 'Secret' || object.apiVersion !== 'v1') continue;
     const { data, stringData } = object;
     if (isJsonObject(stringData))
-      for (const value of Object.values(stringData)) if (typeof value === 'string') values.push(value);
+      for (const [key, value] of Object.entries(stringData)) if (typeof value === 'string') take(key, value);
     if (isJsonObject(data))
-      for (const value of Object.values(data))
-        if (typeof value === 'string') values.push(Buffer.from(value, 'base64').toString('utf8'));
+      for (const [key, value] of Object.entries(data))
+        if (typeof value === 'string') take(key, Buffer.from(value, 'base64').toString('utf8'));
   }
   return values;
 }
+
+const CREDENTIAL_KEY = /pass|pwd|secret|token|key|credential|connection.?string|private|signature|sas/i;
 
 /** A copy of `value` with the secrets masked in every string in it, keys included, so the YAML stays valid. */
 function maskedStrings<T>(value: T, secrets: readonly string[]): T {

@@ -84,7 +84,7 @@ export function readInputs(): RunAcceptanceTestsInputs {
     retries: input.integer('retries', 2, { min: 0, max: 10 }),
     concurrency: input.integer('concurrency', 4, { min: 1, max: 64 }),
     requestTimeoutSeconds: input.integer('requestTimeout', 30, { min: 1, max: 600 }),
-    headers: parseHeaders(input.optional('headers') ?? ''),
+    headers: parseHeaders(input.text('headers')),
     publishResults: input.boolean('publishResults', true),
     testRunTitle: input.optional('testRunTitle') ?? 'Acceptance tests',
   };
@@ -181,9 +181,10 @@ export function credentialHeaderValues(headers: ReadonlyMap<string, string>): st
   return [...values];
 }
 
-// Query parameters that carry credentials: an Azure Functions key (`code`), a SAS signature (`sig`),
-// and names like the credential headers'.
-const CREDENTIAL_QUERY = /^(code|sig)$|key|token|secret|signature|password|auth/i;
+// Query parameters that carry credentials, by their whole name: an Azure Functions key (`code`), a
+// SAS signature (`sig`), passwords, and any name that ends in key, token or secret (`x-api-key`,
+// `access_token`, `client_secret`). Not `author` or `keyword`.
+const CREDENTIAL_QUERY = /^(code|sig|signature|password|passwd|pwd|auth|[a-z0-9_.-]*(key|token|secret)s?)$/i;
 
 /**
  * The credentials the URLs carry, to mask: each one's password, and the values of credential-like
@@ -222,5 +223,6 @@ function decodedOrAsIs(text: string): string {
  * which may hold a credential the task cannot yet tell from the rest (it was not a URL).
  */
 export function withoutCredentials(value: string): string {
-  return value.replace(/[?#][\s\S]*$/, '?…').replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?[^/?#@\s]*@/i, '$1…@');
+  // Everything before the last `@` ahead of the query goes: a password may hold `/` or `@`.
+  return value.replace(/[?#][\s\S]*$/, '?…').replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?\S*@/i, '$1…@');
 }

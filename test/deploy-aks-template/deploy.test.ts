@@ -620,16 +620,20 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
   it('attaches the rendered manifests with Secret values hidden', async () => {
     fs.writeFileSync(
       path.join(directory, 'app.yaml'),
-      'apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: hunter2}\n',
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: hunter2-hunter2, username: app}\n',
     );
     const recorded = fakeHost(cluster(), directory);
     await execute(request({ images: [] }), recorded.host);
     assert.match(recorded.uploads[0] ?? '', /password: '\*\*\*'/);
     assert.match(
       fs.readFileSync(recorded.outputs.get('renderedManifests') ?? '', 'utf8'),
-      /password: hunter2/,
+      /password: hunter2-hunter2/,
     );
-    assert.deepEqual(recorded.secrets, ['hunter2'], 'registered before a container log could show it');
+    assert.deepEqual(
+      recorded.secrets,
+      ['hunter2-hunter2'],
+      'the password registered before a container log could show it; not the user name, an ordinary word',
+    );
   });
 
   it("keeps the pipeline's secret variables out of the attachment and the summary, wherever tokens put them", async () => {

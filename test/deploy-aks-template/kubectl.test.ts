@@ -559,6 +559,45 @@ describe('retries', () => {
     }
   });
 
+  it("judges by kubectl's error, not by its log of an aggregated API that is down", async () => {
+    const noise =
+      "E1201 05:00:00.123456    4242 memcache.go:287] couldn't get resource list for metrics.k8s.io/v1beta1: the server is currently unable to handle the request\n";
+    const invalid = `${noise}Error from server (Invalid): Deployment.apps "web" is invalid: spec.replicas: Invalid value: -1\n`;
+    const runner = new FakeRunner().answer({ code: 1, stderr: invalid });
+    await assertRejectsWithUserError(
+      () => runner.kubectl().apply(['r.yaml'], APPLY),
+      'KubectlFailed',
+      'apply',
+      1,
+      'Error from server (Invalid): Deployment.apps "web" is invalid: spec.replicas: Invalid value: -1',
+    );
+    assert.equal(runner.calls.length, 1, 'an invalid object is not tried again');
+    const differences = new FakeRunner().answer({ code: 1, stdout: '+ replicas: 3\n', stderr: noise });
+    assert.deepEqual(await differences.kubectl().diff(['r.yaml'], APPLY), {
+      changed: true,
+      diff: '+ replicas: 3\n',
+    });
+    assert.equal(differences.calls.length, 1, "diff's exit code 1 means differences, not a failure");
+  });
+
+  it('starts no other kubectl once it is stopped while pausing between tries', async () => {
+    const stop = new AbortController();
+    const runner = new FakeRunner().answer(
+      { code: 1, stderr: RESET },
+      { stdout: '{"kind":"List","items":[]}' },
+    );
+    const kubectl = new Kubectl(runner.run, {
+      kubeconfig: KUBECONFIG,
+      requestTimeoutSeconds: 30,
+      commandTimeoutSeconds: 120,
+      retryDelaysMs: [60_000],
+    });
+    const listing = kubectl.list(['Pod'], 'web', 'app=web', stop.signal);
+    setTimeout(() => stop.abort(), 10);
+    await assert.rejects(listing, /KubectlFailed|exit code 1/);
+    assert.equal(runner.calls.length, 1);
+  });
+
   it('waits again for the rollouts when the watch was cut, counting the finished ones afresh', async () => {
     const runner = new FakeRunner().answer(
       {
@@ -596,14 +635,19 @@ describe('retries', () => {
       'error: unable to recognize "lookup.json": an error on the server ("unknown") has prevented the request from succeeding',
       'error: error validating "m.yaml": error validating data: failed to download openapi: the server could not find the requested resource; if you choose to ignore these errors, turn validation off with --validate=false',
       'The connection to the server aks.example:443 was refused - did you specify the right host or port? dial tcp: connect: connection refused',
+      // An apply goes on after a dropped request; what followed it failed for want of its namespace.
+      'Error from server (NotFound): namespaces "flaky" not found\nError from server: failed to create typed patch object (/v1, Kind=Namespace) flaky: Patch "https://aks.example/api/v1/namespaces/flaky": EOF',
     ])
       assert.ok(transient(stderr), stderr);
     for (const stderr of [
+      'Unable to connect to the server: x509: certificate signed by unknown authority',
+      'Unable to connect to the server: getting credentials: exec: executable kubelogin not found',
       'Error from server (NotFound): namespaces "web" not found',
       'Error from server (Forbidden): pods is forbidden',
       'error: timed out waiting for the condition on deployments/web',
       'error: unable to recognize "r.yaml": no matches for kind "Widget" in version "contoso.com/v1"',
       'Error from server (Invalid): Deployment.apps "web" is invalid: spec.replicas: Invalid value: -1',
+      'Unable to connect to the server: EOF\nUnable to connect to the server: x509: certificate has expired',
     ])
       assert.ok(!transient(stderr), stderr);
     assert.equal(isTransientFailure({ code: 0, stdout: '', stderr: RESET }), false);

@@ -172,8 +172,20 @@ describe('credentialUrlValues', () => {
     );
   });
 
+  it('takes any query name that ends in key, token or secret', () => {
+    assert.deepEqual(
+      credentialUrlValues(['https://api.contoso.com/?x-api-key=k3y1&access_token=t0k2&client_secret=s3c3']),
+      ['k3y1', 't0k2', 's3c3'],
+    );
+  });
+
   it('leaves a URL without credentials alone, so ordinary words are not masked', () => {
-    assert.deepEqual(credentialUrlValues(['https://staging.contoso.com/api?region=westeurope&page=2']), []);
+    assert.deepEqual(
+      credentialUrlValues([
+        'https://staging.contoso.com/api?region=westeurope&page=2&author=ada&keyword=shoes',
+      ]),
+      [],
+    );
   });
 });
 
@@ -186,6 +198,10 @@ describe('withoutCredentials', () => {
     assert.equal(withoutCredentials('ftp://tester:pa55@staging/x#frag'), 'ftp://…@staging/x?…');
     assert.equal(withoutCredentials('tester:pa55@staging.contoso.com'), '…@staging.contoso.com');
     assert.equal(withoutCredentials('staging.contoso.com'), 'staging.contoso.com');
+    assert.equal(
+      withoutCredentials('https://tester:pa/s@s@staging.contoso.com'),
+      'https://…@staging.contoso.com',
+    );
   });
 
   it('is what the error quotes', () => {
