@@ -259,7 +259,7 @@ class Run {
       result = await runCommand(command, {
         baseUrl: this.target.baseUrl,
         workingDirectory: this.workingDirectory,
-        timeoutMs: 0,
+        timeoutMs: this.inputs.commandTimeoutSeconds * 1000,
         signal: this.signal,
         env: commandEnvironment(this.target.baseUrl),
       });
@@ -272,8 +272,9 @@ class Run {
       return message;
     }
     this.throwIfCancelled();
-    const message =
-      result.exitCode === null
+    const message = result.timedOut
+      ? loc('CommandTimedOut', this.inputs.commandTimeoutSeconds)
+      : result.exitCode === null
         ? loc('CommandEndedBySignal', result.signal)
         : result.exitCode === 0
           ? loc('CommandPassed')

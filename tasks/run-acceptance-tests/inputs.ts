@@ -12,6 +12,7 @@ export type InputName =
   | 'readinessTimeout'
   | 'checksFile'
   | 'command'
+  | 'commandTimeout'
   | 'junitFiles'
   | 'retries'
   | 'concurrency'
@@ -41,6 +42,8 @@ export interface RunAcceptanceTestsInputs {
   readonly readinessTimeoutSeconds: number;
   readonly checksFile: string | undefined;
   readonly command: string | undefined;
+  /** How long the command may run before it and every process it started are ended. */
+  readonly commandTimeoutSeconds: number;
   readonly junitFiles: string | undefined;
   readonly retries: number;
   readonly concurrency: number;
@@ -80,6 +83,7 @@ export function readInputs(): RunAcceptanceTestsInputs {
     readinessTimeoutSeconds: input.integer('readinessTimeout', 300, { min: 0, max: 3600 }),
     checksFile,
     command,
+    commandTimeoutSeconds: input.integer('commandTimeout', 3600, { min: 1, max: 86400 }),
     junitFiles: input.optional('junitFiles'),
     retries: input.integer('retries', 2, { min: 0, max: 10 }),
     concurrency: input.integer('concurrency', 4, { min: 1, max: 64 }),

@@ -2,25 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { runCommand, shellInvocation, type CommandOptions } from '../../tasks/run-acceptance-tests/command';
-
-/** Whether process `pid` has ended (a zombie waiting for a parent that never reaps it counts as ended). */
-function hasEnded(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-}
-
-/** Polls `condition` for up to 5 s: signals are delivered asynchronously. */
-async function eventually(condition: () => boolean): Promise<boolean> {
-  for (let i = 0; i < 100 && !condition(); i++) await delay(50);
-  return condition();
-}
+import { eventually, hasEnded } from '../support/processes';
 
 describe('shellInvocation', () => {
   it('runs through cmd on Windows, keeping the command as written', () => {

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { assertFailedWith, failureMessage, runL0, type L0Result, type L0Scenario } from '../support/l0';
+import { eventually, hasEnded } from '../support/processes';
 import { startFakeApp } from './fakeKubectl';
 
 const TOKEN = 's3cr3t-token-value';
@@ -152,6 +153,16 @@ describe('RunAcceptanceTests run (L0)', () => {
     assert.match(result.stdout, new RegExp(`testing ${app.baseUrl}`));
     assert.equal(output(result, 'testResultsFile'), '');
     assert.equal(commandsNamed(result, 'results.publish').length, 0);
+  });
+
+  it('ends a command that outlives commandTimeout, with what it started, and fails saying so', async () => {
+    const pidFile = path.join(folder, 'sleeper.pid');
+    const result = await runL0(
+      scenario({ command: `sleep 60 & echo $! > ${pidFile}; wait`, commandTimeout: '1' }),
+    );
+    assertFailedWith(result, 'loc_mock_CommandTimedOut 1');
+    const sleeper = Number(fs.readFileSync(pidFile, 'utf8'));
+    assert.ok(await eventually(() => hasEnded(sleeper)), `sleep ${sleeper} outlived the task`);
   });
 
   it('warns when the junitFiles glob matches nothing', async () => {

@@ -3,20 +3,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { assertFailedWith, failureMessage, runL0, type L0Result } from '../support/l0';
+import { hasEnded } from '../support/processes';
 import { installFakeKubectl } from './fakeKubectl';
 
 interface KubectlCall {
   readonly pid: number;
   readonly args: readonly string[];
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('RunAcceptanceTests through kubectl port-forward (L0)', () => {
@@ -88,7 +80,7 @@ describe('RunAcceptanceTests through kubectl port-forward (L0)', () => {
     assert.ok(port !== undefined, 'the forwarded port is logged');
     assert.match(result.stdout, new RegExp(`at http://127\\.0\\.0\\.1:${port}`));
     assert.match(result.stdout, /loc_mock_CheckPassed ok/);
-    assert.ok(!isRunning(call?.pid ?? 0), 'kubectl port-forward is gone');
+    assert.ok(hasEnded(call?.pid ?? 0), 'kubectl port-forward is gone');
     assert.ok(!fs.existsSync(kubeconfigUsed), 'the task’s kubeconfig is removed');
   });
 
@@ -109,9 +101,9 @@ describe('RunAcceptanceTests through kubectl port-forward (L0)', () => {
     });
     assertFailedWith(result, 'loc_mock_Cancelled SIGINT');
     const [call] = kubectlCalls();
-    assert.ok(!isRunning(call?.pid ?? 0), 'kubectl port-forward is gone');
+    assert.ok(hasEnded(call?.pid ?? 0), 'kubectl port-forward is gone');
     assert.ok(!fs.existsSync(call?.args[1] ?? ''), 'the task’s kubeconfig is removed');
     const commandPid = Number(fs.readFileSync(path.join(folder, 'command.pid'), 'utf8'));
-    assert.ok(!isRunning(commandPid), 'the command is gone');
+    assert.ok(hasEnded(commandPid), 'the command is gone');
   });
 });

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { hasEnded } from '../support/processes';
 import { startAcr, type AcrSandbox } from '../../sandbox/acr';
 import type { SandboxBase } from '../../sandbox/base';
 import { sandboxSuite } from './harness';
@@ -18,15 +19,6 @@ import {
   startRegistry,
   type RegistryEndpoint,
 } from '../../sandbox/acr/registry';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function blob(endpoint: RegistryEndpoint, repository: string, digest: string): Promise<Buffer> {
   const response = await registryRequest(endpoint, 'GET', `/v2/${repository}/blobs/${digest}`);
@@ -57,13 +49,13 @@ describe('sandbox registry: a real Debian docker-registry', function () {
     const registry = await startRegistry(directory);
 
     const ping = await registryRequest(registry.endpoint, 'GET', '/v2/');
-    const running = isAlive(registry.pid);
+    const running = !hasEnded(registry.pid);
     await registry.close();
 
     assert.equal(ping.status, 200);
     assert.equal(ping.headers['docker-distribution-api-version'], 'registry/2.0');
     assert.equal(running, true);
-    assert.equal(isAlive(registry.pid), false, 'the process exited');
+    assert.equal(hasEnded(registry.pid), true, 'the process exited');
     assert.equal(await accepts(registry.port), false, 'the port is closed');
     assert.match(fs.readFileSync(path.join(directory, 'config.yml'), 'utf8'), /"relativeurls": true/);
   });

@@ -7,6 +7,7 @@ import * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { hasEnded } from '../support/processes';
 import { CertificateAuthority } from '../../sandbox/tls/certificateAuthority';
 import { createPortForwardServer, type PortForwardServer } from '../../sandbox/kubernetes/portForward';
 
@@ -296,15 +297,6 @@ function request(port: number, method: string, pathName: string, body?: Buffer):
   });
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -415,7 +407,7 @@ describe('port-forward server with the real kubectl', function () {
       const pid = kubectl.child.pid ?? 0;
       kubectl.child.kill('SIGTERM');
       assert.equal(await kubectl.exited, 'SIGTERM');
-      assert.equal(isRunning(pid), false);
+      assert.equal(hasEnded(pid), true);
       await waitFor(() => portForward.openSessions === 0, 'the SPDY session to close');
       assert.deepEqual(protocolErrors, []);
     });
