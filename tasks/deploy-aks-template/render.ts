@@ -18,18 +18,31 @@ import { replaceTokens } from './tokens';
 
 /**
  * kubectl reads YAML as go-yaml v2 does: YAML 1.1 scalars (`on` and `yes` are booleans, `0644` is
- * octal), except that timestamps stay strings and there are no base-60 numbers. We read and write
- * with the same rules, so that a value means in the cluster what it meant in the template, and a
- * string such as "on" or "0644" is written back quoted.
+ * octal), except that timestamps stay strings, there are no base-60 numbers, and a float has a digit
+ * in its mantissa (`e1`, `E5`, `.` and `-.` are strings, where `yaml`'s 1.1 schema reads NaN). We
+ * read and write with the same rules, so that a value means in the cluster what it meant in the
+ * template, and a string such as "on" or "0644" is written back quoted.
  */
 const KUBECTL_YAML: DocumentOptions & SchemaOptions = {
   version: '1.1',
   customTags: (tags) =>
-    tags.filter(
-      (tag) =>
-        !(typeof tag === 'object' && (tag.tag === 'tag:yaml.org,2002:timestamp' || tag.format === 'TIME')),
-    ),
+    tags
+      .filter(
+        (tag) =>
+          !(typeof tag === 'object' && (tag.tag === 'tag:yaml.org,2002:timestamp' || tag.format === 'TIME')),
+      )
+      .map((tag) => {
+        if (typeof tag !== 'object' || tag.collection !== undefined) return tag;
+        if (tag.tag !== FLOAT_TAG || tag.test?.test('.nan') === true) return tag;
+        return { ...tag, test: tag.format === 'EXP' ? GO_YAML_EXPONENT_FLOAT : GO_YAML_FLOAT };
+      }),
 };
+
+const FLOAT_TAG = 'tag:yaml.org,2002:float';
+// go-yaml v2's `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`, tested after removing `_`.
+const MANTISSA = '[-+]?(?:\\.[0-9_]*[0-9][0-9_]*|[0-9][0-9_]*(?:\\.[0-9_]*)?)';
+const GO_YAML_FLOAT = new RegExp(`^(?=.*\\.)${MANTISSA}$`);
+const GO_YAML_EXPONENT_FLOAT = new RegExp(`^${MANTISSA}[eE][-+]?[0-9]+$`);
 
 /** Aliases beyond this many in one document are refused, so a "billion laughs" file cannot hang the agent. */
 const MAX_ALIAS_COUNT = 100;
@@ -172,13 +185,50 @@ function missingField(value: unknown): string | undefined {
 
 /**
  * The parser's first line without its " at line X, column Y:" tail (the line is reported apart) and
- * with every variable value masked: the reason may quote rendered text.
+ * with every variable value masked, whole or in part: the reason may quote rendered text, and the
+ * parser may quote a value without its first character (an alias `*value` is quoted as `value`),
+ * which the agent's masking, of whole values only, would let through.
  */
 function parserReason(message: string, secretValues: readonly string[]): string {
-  let reason = (message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '').trim();
+  let reason = (message.split('\n')[0] ?? '')
+    .replace(/ at line \d+, column \d+:?$/, '')
+    .trim()
+    .slice(0, MAX_REASON_LENGTH);
   const longestFirst = [...secretValues]
     .filter((value) => value.length > 0)
     .sort((a, b) => b.length - a.length);
   for (const value of longestFirst) reason = reason.split(value).join('***');
+  for (const value of longestFirst) reason = withoutFragmentsOf(value, reason);
   return reason;
+}
+
+const MAX_REASON_LENGTH = 300;
+/** The shortest part of a value that is masked: shorter runs are as likely ordinary text. */
+const MIN_FRAGMENT_LENGTH = 4;
+
+/** `text` with every run of `MIN_FRAGMENT_LENGTH` or more characters it shares with `secret` as `***`. */
+function withoutFragmentsOf(secret: string, text: string): string {
+  let masked = text;
+  for (;;) {
+    const shared = longestCommonRun(masked, secret);
+    if (shared.length < Math.min(MIN_FRAGMENT_LENGTH, secret.length)) return masked;
+    masked = masked.slice(0, shared.start) + '***' + masked.slice(shared.start + shared.length);
+  }
+}
+
+/** The longest run of characters `text` and `other` share, by its place in `text` (dynamic programming). */
+function longestCommonRun(text: string, other: string): { start: number; length: number } {
+  let best = { start: 0, length: 0 };
+  let previous = new Array<number>(other.length + 1).fill(0);
+  for (let i = 1; i <= text.length; i++) {
+    const current = new Array<number>(other.length + 1).fill(0);
+    for (let j = 1; j <= other.length; j++) {
+      if (text[i - 1] !== other[j - 1]) continue;
+      const length = (previous[j - 1] ?? 0) + 1;
+      current[j] = length;
+      if (length > best.length) best = { start: i - length, length };
+    }
+    previous = current;
+  }
+  return best;
 }

@@ -85,6 +85,12 @@ function maskedStrings<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0) return value;
   const walk = (node: unknown): unknown => {
     if (typeof node === 'string') return maskSecrets(node, secrets);
+    // A secret variable that reads as a number (a PIN, a port) or a boolean is written as one.
+    if (typeof node === 'number' || typeof node === 'boolean') {
+      const text = String(node);
+      const masked = maskSecrets(text, secrets);
+      return masked === text ? node : masked;
+    }
     if (Array.isArray(node)) return node.map(walk);
     if (isJsonObject(node))
       return Object.fromEntries(

@@ -63,6 +63,30 @@ describe('parseManifests', () => {
     assert.deepEqual(manifest?.object.data, { true: true, mode: 420, day: '2024-01-31', time: '1:20' });
   });
 
+  it('reads a float only with a digit in its mantissa, as go-yaml does: e1, E5, . and -. are text', () => {
+    const [manifest] = parseManifests(
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: e1}\ndata: {a: e1, b: E5, c: ., d: -., e: 1.5, f: -.5, g: 1e3, h: 2.5E-1, i: .nan, j: 1_000.5}\n',
+      'f.yaml',
+    );
+    assert.equal(manifest?.object.metadata?.name, 'e1');
+    const data = manifest?.object.data as Record<string, unknown>;
+    assert.deepEqual(
+      { ...data, i: String(data['i']) },
+      {
+        a: 'e1',
+        b: 'E5',
+        c: '.',
+        d: '-.',
+        e: 1.5,
+        f: -0.5,
+        g: 1000,
+        h: 0.25,
+        i: 'NaN',
+        j: 1000.5,
+      },
+    );
+  });
+
   it('fails naming the file and line of invalid YAML', () => {
     assertUserError(
       () =>
@@ -88,6 +112,21 @@ describe('parseManifests', () => {
       'TemplateInvalidYaml',
       'p.yaml',
       8,
+      'Unresolved alias (the anchor must be set before the alias): ***',
+    );
+  });
+
+  it('masks the part of a variable value the parser quotes without its first character', () => {
+    assertUserError(
+      () =>
+        parseManifests(
+          'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: o}\ndata:\n  pw: *Zq9xLm2Kp7\n',
+          'alias.yaml',
+          ['*Zq9xLm2Kp7'],
+        ),
+      'TemplateInvalidYaml',
+      'alias.yaml',
+      5,
       'Unresolved alias (the anchor must be set before the alias): ***',
     );
   });

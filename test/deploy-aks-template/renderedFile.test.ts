@@ -1,5 +1,8 @@
 import * as assert from 'node:assert/strict';
-import { hideSecretValues } from '../../tasks/deploy-aks-template/renderedFile';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { hideSecretValues, writeRenderedFiles } from '../../tasks/deploy-aks-template/renderedFile';
 import type { Manifest } from '../../tasks/deploy-aks-template/kubernetesObject';
 
 describe('hideSecretValues', () => {
@@ -35,5 +38,35 @@ describe('hideSecretValues', () => {
       { password: 'cGFzc3dvcmQ=' },
       'the applied manifest keeps its values',
     );
+  });
+});
+
+describe('writeRenderedFiles', () => {
+  it('masks secret values in the attachment wherever they are, numbers and booleans included', () => {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'rendered-file-'));
+    try {
+      const manifest: Manifest = {
+        source: { file: 'app.yaml', document: 1 },
+        object: {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'settings' },
+          data: { pin: 90817263, url: 'https://app:s3cr3t-Pa55@db', port: 8080 },
+        },
+      };
+      const files = writeRenderedFiles(directory, [manifest], 'as applied\n', ['90817263', 's3cr3t-Pa55']);
+      const attachment = fs.readFileSync(files.attachment, 'utf8');
+      assert.match(attachment, /pin: "\*\*\*"|pin: '\*\*\*'/);
+      assert.match(attachment, /url: https:\/\/app:\*\*\*@db/);
+      assert.match(attachment, /port: 8080/, 'numbers that are no secret stay numbers');
+      assert.doesNotMatch(attachment, /90817263|s3cr3t/);
+      assert.equal(
+        fs.readFileSync(files.manifests, 'utf8'),
+        'as applied\n',
+        'what kubectl applies is untouched',
+      );
+    } finally {
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
