@@ -39,12 +39,20 @@ export function answerReferrers(
       },
     ];
   });
-  const text = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests });
+  const pageSize = registry.referrersPageSize ?? Math.max(manifests.length, 1);
+  const page = Number(query.get('page') ?? '0');
+  const onPage = manifests.slice(page * pageSize, (page + 1) * pageSize);
+  const next = new URLSearchParams(query);
+  next.set('page', String(page + 1));
+  const text = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: onPage });
   response.writeHead(200, {
     'content-type': OCI_INDEX,
     'content-length': Buffer.byteLength(text),
     'docker-distribution-api-version': 'registry/2.0',
     ...(artifactType === null ? {} : { 'oci-filters-applied': 'artifactType' }),
+    ...((page + 1) * pageSize < manifests.length
+      ? { link: `</v2/${repository}/referrers/${subject}?${next.toString()}>; rel="next"` }
+      : {}),
   });
   response.end(text);
 }

@@ -70,6 +70,11 @@ export interface SandboxRegistry {
   readonly backend: RealRegistry;
   /** Whether the front emulates the referrers API; switch it per test. */
   referrersApi: boolean;
+  /**
+   * Referrers per page of the referrers API, the rest behind a `Link: <…>; rel="next"` header, as
+   * the distribution spec allows; undefined: one page. Switch it per test.
+   */
+  referrersPageSize: number | undefined;
 }
 
 /** Route templates as recorded (with the method separately). */
@@ -216,6 +221,7 @@ export class AcrState {
       createdOn: new Date(),
       backend,
       referrersApi: spec.referrersApi === true,
+      referrersPageSize: undefined,
     };
   }
 

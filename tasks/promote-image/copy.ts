@@ -68,6 +68,21 @@ export class TagConflictError extends Error {
   }
 }
 
+/**
+ * A failure after target tags were written: the author must hear that production changed. `unverified`
+ * when the tags may not hold the promoted digest (the registry stored or serves another one).
+ */
+export class TagsWrittenError extends Error {
+  constructor(
+    readonly tags: readonly string[],
+    readonly unverified: boolean,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'TagsWrittenError';
+  }
+}
+
 export class ImageNotFoundError extends Error {
   constructor(
     readonly registry: string,
@@ -145,20 +160,30 @@ export async function copyImage(options: CopyOptions): Promise<CopyResult> {
   const manifestStats = await copyManifests(target, plan.manifests, present);
   await linkReferrers(target, plan);
 
-  let tagsWritten = 0;
+  const written: string[] = [];
   const top = plan.manifests.find((m) => m.digest === plan.digest);
   if (top === undefined) throw new Error(`the plan lacks the promoted manifest ${plan.digest}`);
   for (const decision of tagCheck.decisions) {
     if (decision.action === 'keep') continue;
-    const stored = await target.client.putManifest(target.repository, decision.tag, top);
+    let stored;
+    try {
+      stored = await target.client.putManifest(target.repository, decision.tag, top);
+    } catch (error: unknown) {
+      throw written.length > 0 ? new TagsWrittenError(written, false, error) : error;
+    }
+    written.push(decision.tag);
     if (stored.digest !== plan.digest)
-      throw new DigestMismatchError(
-        `${target.client.host}/${target.repository}:${decision.tag}`,
-        plan.digest,
-        stored.digest,
+      throw new TagsWrittenError(
+        written,
+        true,
+        new DigestMismatchError(
+          `${target.client.host}/${target.repository}:${decision.tag}`,
+          plan.digest,
+          stored.digest,
+        ),
       );
-    tagsWritten++;
   }
+  const tagsWritten = written.length;
 
   return {
     digest: plan.digest,

@@ -4,7 +4,7 @@ import { UserError } from '../common/errors';
 import { formatImageReference } from '../common/imageReference';
 import { undiciDispatcher } from '../common/undiciDispatcher';
 import { isAcrLoginServer, lockPromoted, LockTargetMissingError } from './acrMetadata';
-import { copyImage, ImageNotFoundError, TagConflictError } from './copy';
+import { copyImage, ImageNotFoundError, TagConflictError, TagsWrittenError } from './copy';
 import { explainCopyError } from './copyErrors';
 import { importBlocker, importWithArm } from './importImage';
 import type { PromoteImageInputs } from './inputs';
@@ -73,7 +73,10 @@ export async function execute(inputs: PromoteImageInputs, services: PromoteServi
         outcome.digest,
         target.tags,
         inputs.method === 'copy' ? 'push' : 'pull',
-      );
+      ).catch((error: unknown) => {
+        const written = outcome.tags.filter((d) => d.action !== 'keep').map((d) => d.tag);
+        throw written.length > 0 ? new TagsWrittenError(written, true, error) : error;
+      });
     for (const decision of outcome.tags) console.log(tagLine(target.registry, target.repository, decision));
     if (inputs.lockTags) {
       await lockPromoted(targetClient, target.repository, outcome.digest, target.tags);

@@ -20,7 +20,7 @@ export interface RegistryCredentials {
 export const ACR_ENTRA_SCOPE = 'https://containerregistry.azure.net/.default';
 
 /** Which step of signing in failed. */
-export type AuthStage = 'exchange' | 'token' | 'basic';
+export type AuthStage = 'exchange' | 'token' | 'anonymous' | 'basic';
 
 /** The registry refused to issue a token or turned down our credentials. */
 export class RegistryAuthError extends Error {
@@ -30,12 +30,17 @@ export class RegistryAuthError extends Error {
     readonly statusCode: number | undefined,
     readonly scopes: readonly string[],
   ) {
-    super(
-      `${registry}: ${stage === 'exchange' ? "ACR's token exchange refused the Entra ID token" : stage === 'token' ? 'the token service refused a token' : 'the registry asks for a user name and password, and none was given'}${statusCode === undefined ? '' : ` (HTTP ${statusCode})`}`,
-    );
+    super(`${registry}: ${AUTH_FAILURE[stage]}${statusCode === undefined ? '' : ` (HTTP ${statusCode})`}`);
     this.name = 'RegistryAuthError';
   }
 }
+
+const AUTH_FAILURE: Record<AuthStage, string> = {
+  exchange: "ACR's token exchange refused the Entra ID token",
+  token: 'the token service refused a token',
+  anonymous: 'the token service refused an anonymous token',
+  basic: 'the registry asks for a user name and password, and none was given',
+};
 
 interface Token {
   readonly value: string;
@@ -133,7 +138,8 @@ export class RegistryAuthenticator {
     const url = new URL(method.realm);
     if (method.service !== undefined) url.searchParams.set('service', method.service);
     for (const scope of scopes) url.searchParams.append('scope', scope);
-    const answer = await this.tokenRequest('token', scopes, url.href, 'GET');
+    const stage = this.credentials.basic === undefined ? 'anonymous' : 'token';
+    const answer = await this.tokenRequest(stage, scopes, url.href, 'GET');
     return this.tokenFrom(answer, ['token', 'access_token']);
   }
 

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { MANIFEST_ACCEPT, MEDIA_TYPES, sha256Of, type Descriptor, type RawManifest } from './manifests';
+import { BROKEN_RESPONSE } from '../common/retry';
 import { RegistryAuthenticator, type RegistryCredentials } from './registryAuth';
 import {
   headerOf,
@@ -50,6 +51,34 @@ export function pullScope(repository: string): string {
 
 export function pushScope(repository: string): string {
   return `repository:${repository}:pull,push`;
+}
+
+/**
+ * A registry answered 200 with a body that is not the JSON asked for: a proxy's or sign-in page, or
+ * an answer cut short that still looked whole (asked for again, as retry.ts retries this code).
+ */
+export class RegistryAnswerError extends Error {
+  readonly code = BROKEN_RESPONSE;
+  constructor(
+    readonly registry: string,
+    /** `GET /v2/…`, without the query. */
+    readonly request: string,
+    readonly contentType: string,
+  ) {
+    super(`${registry}: ${request} answered with a body that is not JSON (${contentType})`);
+    this.name = 'RegistryAnswerError';
+  }
+}
+
+/** A listing's `Link` header leads back to a page already read: following it would never end. */
+export class RegistryPagingError extends Error {
+  constructor(
+    readonly registry: string,
+    readonly path: string,
+  ) {
+    super(`${registry}: the pages of ${path} lead back to one already read`);
+    this.name = 'RegistryPagingError';
+  }
 }
 
 /** Where a manifest's referrers were listed, and what they are. */
@@ -159,13 +188,11 @@ export class RegistryClient {
       repository,
       'push',
     );
+    if (response.statusCode !== 201 && response.statusCode !== 202) throw await statusError(spec, response);
     await response.body.dump();
     if (response.statusCode === 201) return true;
-    if (response.statusCode === 202) {
-      await this.cancelUpload(repository, headerOf(response.headers, 'location'));
-      return false;
-    }
-    throw await statusError(spec, response);
+    await this.cancelUpload(repository, headerOf(response.headers, 'location'));
+    return false;
   }
 
   /**
@@ -188,8 +215,8 @@ export class RegistryClient {
     const response = await this.request(spec, [pushScope(repository)], repository, 'push', {
       retries: false,
     });
-    await response.body.dump();
     if (response.statusCode !== 201) throw await statusError(spec, response);
+    await response.body.dump();
     const stored = headerOf(response.headers, 'docker-content-digest');
     if (stored !== undefined && stored !== blob.digest)
       throw new DigestMismatchError(`blob ${repository}@${blob.digest}`, blob.digest, stored);
@@ -217,51 +244,105 @@ export class RegistryClient {
   }
 
   /**
-   * Manifests that refer to `digest`: the OCI referrers API, else (a 404: the registry has no such
-   * API) the `sha256-<hex>` tag schema. Empty when there are none. A registry that has answered 404
-   * once is not asked again: the spec forbids a 404 from a registry with the API.
+   * Manifests that refer to `digest`: the OCI referrers API (every page of it), else (a 404: the
+   * registry has no such API) the `sha256-<hex>` tag schema. Empty when there are none. A registry
+   * that has answered 404 once is not asked again: the spec forbids a 404 from a registry with the API.
    */
   async referrers(repository: string, digest: string): Promise<ReferrerListing> {
     if (this.referrersApi !== false) {
-      const spec: HttpRequest = {
-        method: 'GET',
-        url: `${this.origin}/v2/${repository}/referrers/${digest}`,
-        headers: { accept: MEDIA_TYPES.ociIndex },
-      };
-      const { response, bytes } = await this.requestWhole(spec, [pullScope(repository)], repository, 'pull');
-      if (bytes !== undefined) {
+      const manifests: Descriptor[] = [];
+      const first = `${this.origin}/v2/${repository}/referrers/${digest}`;
+      const visited = new Set<string>();
+      let next: string | undefined = first;
+      while (next !== undefined) {
+        visited.add(next);
+        const spec: HttpRequest = { method: 'GET', url: next, headers: { accept: MEDIA_TYPES.ociIndex } };
+        const { response, value: page } = await this.requestJson<{ manifests?: Descriptor[] | null }>(
+          spec,
+          repository,
+        );
+        if (page === undefined) {
+          if (response.statusCode !== 404 || next !== first) throw await statusError(spec, response);
+          await response.body.dump();
+          this.referrersApi = false;
+          break;
+        }
         this.referrersApi = true;
-        const index = JSON.parse(bytes.toString('utf8')) as { manifests?: Descriptor[] };
-        return { source: 'api', manifests: index.manifests ?? [] };
+        manifests.push(...(page.manifests ?? []));
+        next = this.nextPage(response, visited);
       }
-      if (response.statusCode !== 404) throw await statusError(spec, response);
-      await response.body.dump();
-      this.referrersApi = false;
+      if (this.referrersApi) return { source: 'api', manifests };
     }
-    const fallback = await this.getManifest(repository, digest.replace(':', '-'));
+    const tag = digest.replace(':', '-');
+    const fallback = await this.getManifest(repository, tag);
     if (fallback === undefined) return { source: 'tag', manifests: [] };
-    const index = JSON.parse(fallback.bytes.toString('utf8')) as { manifests?: Descriptor[] };
+    // Read by tag, so no digest vouches for it; what does not parse is not an index of referrers.
+    const index = parsedObject<{ manifests?: Descriptor[] | null }>(fallback.bytes);
+    if (index === undefined)
+      throw new RegistryAnswerError(
+        this.host,
+        `GET /v2/${repository}/manifests/${tag}`,
+        fallback.mediaType || 'no content type',
+      );
     return { source: 'tag', manifests: index.manifests ?? [] };
   }
 
   /** Every tag of a repository (following `Link` pages); empty when the repository does not exist. */
   async tags(repository: string): Promise<string[]> {
     const tags: string[] = [];
+    const visited = new Set<string>();
     let next: string | undefined = `${this.origin}/v2/${repository}/tags/list?n=1000`;
     while (next !== undefined) {
+      visited.add(next);
       const spec: HttpRequest = { method: 'GET', url: next };
-      const { response, bytes } = await this.requestWhole(spec, [pullScope(repository)], repository, 'pull');
+      const { response, value: page } = await this.requestJson<{ tags?: string[] | null }>(spec, repository);
       if (response.statusCode === 404) {
         await response.body.dump();
         return tags;
       }
-      if (bytes === undefined) throw await statusError(spec, response);
-      const page = JSON.parse(bytes.toString('utf8')) as { tags?: string[] | null };
+      if (page === undefined) throw await statusError(spec, response);
       tags.push(...(page.tags ?? []));
-      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(headerOf(response.headers, 'link') ?? '')?.[1];
-      next = link === undefined ? undefined : new URL(link, this.origin).href;
+      next = this.nextPage(response, visited);
     }
     return tags;
+  }
+
+  /** The page after this one (the `Link: <…>; rel="next"` header), refusing one already read. */
+  private nextPage(response: HttpResponse, visited: ReadonlySet<string>): string | undefined {
+    const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(headerOf(response.headers, 'link') ?? '')?.[1];
+    if (link === undefined) return undefined;
+    const next = new URL(link, this.origin).href;
+    if (visited.has(next)) throw new RegistryPagingError(this.host, new URL(next).pathname);
+    return next;
+  }
+
+  /**
+   * A pull request for a JSON object: its 200 answer parsed (`value`), else the answer unread for
+   * the caller to judge. An answer that is not a JSON object is asked for again, then refused
+   * without the parser's own message: it quotes the body.
+   */
+  private async requestJson<T>(
+    spec: HttpRequest,
+    repository: string,
+  ): Promise<{ readonly response: HttpResponse; readonly value?: T }> {
+    let value: T | undefined;
+    const { response } = await readWhole(
+      this.http,
+      spec.url,
+      () => this.request(spec, [pullScope(repository)], repository, 'pull'),
+      MANIFEST_LIMIT,
+      (answer, bytes) => {
+        value = parsedObject<T>(bytes);
+        if (value !== undefined) return;
+        const contentType = headerOf(answer.headers, 'content-type')?.split(';')[0]?.trim();
+        throw new RegistryAnswerError(
+          this.host,
+          `${spec.method} ${new URL(spec.url).pathname}`,
+          contentType || 'no content type',
+        );
+      },
+    );
+    return response.statusCode === 200 ? { response, value } : { response };
   }
 
   /**
@@ -299,9 +380,9 @@ export class RegistryClient {
   private async openUpload(repository: string): Promise<URL> {
     const spec: HttpRequest = { method: 'POST', url: `${this.origin}/v2/${repository}/blobs/uploads/` };
     const response = await this.request(spec, [pushScope(repository)], repository, 'push');
-    await response.body.dump();
     const location = headerOf(response.headers, 'location');
     if (response.statusCode !== 202 || location === undefined) throw await statusError(spec, response);
+    await response.body.dump();
     // Registries answer with a path (`http.relativeurls`, ACR) or a full URL: both resolve here.
     return new URL(location, this.origin);
   }
@@ -371,4 +452,14 @@ export class RegistryClient {
 
 function sameOrigin(url: string, origin: string): boolean {
   return new URL(url).origin === new URL(origin).origin;
+}
+
+/** `bytes` as a JSON object, or undefined when they are not one. */
+function parsedObject<T>(bytes: Buffer): T | undefined {
+  try {
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as T) : undefined;
+  } catch {
+    return undefined;
+  }
 }

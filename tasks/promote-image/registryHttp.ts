@@ -102,6 +102,11 @@ export async function sendOnce(settings: HttpSettings, spec: HttpRequest): Promi
       // proxy CONNECT) per HEAD: every blob and manifest check.
       ...(spec.method === 'HEAD' ? { reset: false } : {}),
     });
+  } catch (error: unknown) {
+    // undici's network errors do not say whom they were talking to; the message must.
+    if (typeof error === 'object' && error !== null && !('host' in error))
+      Object.assign(error, { host: new URL(spec.url).host });
+    throw error;
   } finally {
     // A registry may answer (401, 5xx) before it has read the whole body: the rest of a streamed
     // body is then unwanted, and its source (a download from the other registry) must be let go.
@@ -149,6 +154,8 @@ export async function readWhole(
   url: string,
   sendIt: () => Promise<HttpResponse>,
   limit: number,
+  /** Judges a 200 answer read whole; what it throws with a retryable code is asked for again. */
+  check: (response: HttpResponse, bytes: Buffer) => void = () => undefined,
 ): Promise<{ readonly response: HttpResponse; readonly bytes?: Buffer }> {
   try {
     return await withRetries(
@@ -161,7 +168,9 @@ export async function readWhole(
           throw new AlreadyRetried(error);
         }
         if (response.statusCode !== 200) return { response };
-        return { response, bytes: await readLimited(response.body, limit) };
+        const bytes = await readLimited(response.body, limit);
+        check(response, bytes);
+        return { response, bytes };
       },
       { host: new URL(url).host },
       settings.retry,

@@ -370,7 +370,7 @@ describe('PromoteImage bundle against the sandbox (Entra ID, ARM, registries beh
 
     assertFailed(
       run,
-      /A registry request failed and retries did not help: .*HTTP 503.*No target tag was written/,
+      /A registry request failed and retries did not help: .*HTTP 503.*No target tag was written or moved/,
     );
     assert.equal(await harness.digestAt(PROD, 'team/broken', '12.0.0'), undefined);
     assert.equal(await harness.digestAt(PROD, 'team/broken', 'prod'), undefined);

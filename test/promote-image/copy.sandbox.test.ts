@@ -2,11 +2,16 @@ import * as assert from 'node:assert/strict';
 import {
   copyImage,
   TagConflictError,
+  TagsWrittenError,
   type CopyOptions,
   type CopyResult,
 } from '../../tasks/promote-image/copy';
 import { referrersTagOf } from '../../tasks/promote-image/manifests';
-import { RegistryAccessError, RegistryClient } from '../../tasks/promote-image/registryClient';
+import {
+  RegistryAccessError,
+  RegistryAnswerError,
+  RegistryClient,
+} from '../../tasks/promote-image/registryClient';
 import { httpSettings } from '../../tasks/promote-image/registryHttp';
 import type { RegistryCredentials } from '../../tasks/promote-image/registryAuth';
 import { pushImage, pushImageTo } from '../../sandbox/acr/images';
@@ -497,6 +502,101 @@ describe('PromoteImage copy against real registries behind ACR auth', function (
 
     assert.equal(failure.statusCode, 503);
     assert.equal(await digestAt(PROD, 'team/broken', '11.0.0'), undefined);
+  });
+
+  it('says which target tags it wrote when a later tag fails, and they hold the promoted digest', async function () {
+    const image = await pushImage(sandbox.acr, NONPROD, 'team/halftagged', { tag: '13.0.0' });
+    sandbox.faults.add({
+      match: { method: 'PUT', pathPattern: /\/team\/halftagged\/manifests\/stable$/ },
+      status5xx: 500,
+    });
+
+    const failure = await promote(
+      { registry: NONPROD, repository: 'team/halftagged', reference: '13.0.0' },
+      { registry: PROD, repository: 'team/halftagged', tags: ['13.0.0', 'stable'] },
+    ).then(
+      () => assert.fail('the promotion should have failed'),
+      (error: unknown) => error,
+    );
+
+    assert.ok(failure instanceof TagsWrittenError, String(failure));
+    assert.deepEqual([failure.tags, failure.unverified], [['13.0.0'], false]);
+    assert.equal(await digestAt(PROD, 'team/halftagged', '13.0.0'), image.digest);
+    assert.equal(await digestAt(PROD, 'team/halftagged', 'stable'), undefined);
+  });
+
+  it('reads every page of the referrers API', async function () {
+    const registry = sandbox.acr.registry(NONPROD);
+    registry.referrersApi = true;
+    registry.referrersPageSize = 1;
+    try {
+      const image = await pushImage(sandbox.acr, NONPROD, 'team/paged', {
+        tag: '14.0.0',
+        referrers: [
+          'application/vnd.example.sig',
+          'application/vnd.example.sbom',
+          'application/vnd.example.vex',
+        ],
+      });
+      assert.equal(image.usedReferrersTag, false, 'the source lists referrers through its API');
+      const since = sandbox.acr.requests.length;
+
+      const result = await promote(
+        { registry: NONPROD, repository: 'team/paged', reference: '14.0.0' },
+        { registry: PROD, repository: 'team/paged', tags: ['14.0.0'] },
+      );
+
+      const pages = sandbox.acr.requests
+        .slice(since)
+        .filter(
+          (r) => r.registry === NONPROD && r.route === '/v2/{repo}/referrers/{digest}' && r.status === 200,
+        );
+      assert.ok(pages.length >= 3, `${pages.length} page(s) read`);
+      assert.deepEqual(
+        result.plan.manifests.map((m) => m.digest).sort(),
+        [image.digest, ...image.referrerDigests].sort(),
+      );
+      for (const referrer of image.referrerDigests)
+        assert.equal(await digestAt(PROD, 'team/paged', referrer), referrer);
+    } finally {
+      registry.referrersApi = false;
+      registry.referrersPageSize = undefined;
+    }
+  });
+
+  it('asks again for a referrers page cut short, and refuses one that is never JSON, naming the request', async function () {
+    const registry = sandbox.acr.registry(NONPROD);
+    registry.referrersApi = true;
+    try {
+      const image = await pushImage(sandbox.acr, NONPROD, 'team/cutshort', {
+        tag: '15.0.0',
+        referrers: ['application/vnd.example.sig'],
+      });
+      const referrersPage = {
+        method: 'GET',
+        pathPattern: /^\/v2\/team\/cutshort\/referrers\//,
+        authorized: true,
+      };
+      sandbox.faults.add({ match: referrersPage, truncatedJson: true, times: 1 });
+      const listing = await client(NONPROD).referrers('team/cutshort', image.digest);
+      assert.deepEqual(
+        listing.manifests.map((m) => m.digest),
+        image.referrerDigests,
+      );
+      assert.equal(sandbox.faults.counts.truncatedJson, 1);
+
+      sandbox.faults.add({ match: referrersPage, truncatedJson: true });
+      const failure = await client(NONPROD)
+        .referrers('team/cutshort', image.digest)
+        .then(
+          () => assert.fail('a page that never parses must fail'),
+          (error: unknown) => error,
+        );
+      assert.ok(failure instanceof RegistryAnswerError, String(failure));
+      assert.equal(failure.request, `GET /v2/team/cutshort/referrers/${image.digest}`);
+    } finally {
+      registry.referrersApi = false;
+    }
   });
 
   it('names the push right when the target identity may only pull', async function () {

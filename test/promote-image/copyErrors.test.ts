@@ -2,11 +2,15 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tl from 'azure-pipelines-task-lib/task';
-import { ImageNotFoundError, TagConflictError } from '../../tasks/promote-image/copy';
+import { ImageNotFoundError, TagConflictError, TagsWrittenError } from '../../tasks/promote-image/copy';
 import { explainCopyError, type CopySides } from '../../tasks/promote-image/copyErrors';
 import { UnsupportedManifestError } from '../../tasks/promote-image/manifests';
 import { RegistryAuthError } from '../../tasks/promote-image/registryAuth';
-import { DigestMismatchError, RegistryAccessError } from '../../tasks/promote-image/registryClient';
+import {
+  DigestMismatchError,
+  RegistryAccessError,
+  RegistryAnswerError,
+} from '../../tasks/promote-image/registryClient';
 import { HttpStatusError } from '../../tasks/promote-image/registryHttp';
 
 const SIDES: CopySides = {
@@ -104,7 +108,7 @@ describe('PromoteImage copy error messages', () => {
     );
     assert.equal(
       explained(new DigestMismatchError('manifest', A, B)),
-      `PromoteDigestMismatch manifest ${A} ${B}`,
+      `PromoteDigestMismatch manifest ${A} ${B} PromoteNothingTagged`,
     );
     const failed = new HttpStatusError(
       'PUT',
@@ -116,7 +120,7 @@ describe('PromoteImage copy error messages', () => {
     );
     assert.equal(
       explained(failed),
-      'PromoteRegistryFailed PUT https://contosoprod.azurecr.io/v2/team/web/blobs/uploads/x: HTTP 503',
+      'PromoteRegistryFailed PUT https://contosoprod.azurecr.io/v2/team/web/blobs/uploads/x: HTTP 503 PromoteNothingTagged',
     );
   });
 
@@ -127,6 +131,64 @@ describe('PromoteImage copy error messages', () => {
       'PromoteRegistryUnreachable contosononprod.azurecr.io / contosoprod.azurecr.io ECONNREFUSED',
     );
     assert.equal(explained(new TypeError('a bug')), undefined);
+  });
+
+  it('tells a connection lost mid-copy from a registry never reached, naming the registry the request went to', () => {
+    const lost = Object.assign(new Error('other side closed'), {
+      code: 'UND_ERR_SOCKET',
+      host: 'contosoprod.azurecr.io',
+    });
+    assert.equal(
+      explained(lost),
+      'PromoteRegistryConnectionLost contosoprod.azurecr.io UND_ERR_SOCKET PromoteNothingTagged',
+    );
+  });
+
+  it('says which target tags were written before a failure, and which may not hold the promoted digest', () => {
+    const failed = new HttpStatusError(
+      'PUT',
+      'https://contosoprod.azurecr.io/v2/team/web/manifests/stable',
+      500,
+      {},
+      undefined,
+      undefined,
+    );
+    assert.equal(
+      explained(new TagsWrittenError(['1.4.2'], false, failed)),
+      'PromoteRegistryFailed PUT https://contosoprod.azurecr.io/v2/team/web/manifests/stable: HTTP 500 PromoteTagsWritten 1.4.2',
+    );
+    assert.equal(
+      explained(new TagsWrittenError(['1.4.2', 'stable'], true, new DigestMismatchError('tag', A, B))),
+      `PromoteDigestMismatch tag ${A} ${B} PromoteTagsUnverified 1.4.2, stable`,
+    );
+    assert.equal(
+      explained(
+        new TagsWrittenError(
+          ['1.4.2'],
+          false,
+          new RegistryAccessError('contosoprod.azurecr.io', 'team/web', 'push', 403),
+        ),
+      ),
+      'PromoteAccessDenied targetAzureSubscription push team/web contosoprod.azurecr.io 403 AcrPush PromoteTagsWritten 1.4.2',
+    );
+    assert.equal(
+      explained(new TagsWrittenError(['1.4.2'], false, new TypeError('a bug'))),
+      'a bug. PromoteTagsWritten 1.4.2',
+      'even an unforeseen failure says that production changed',
+    );
+  });
+
+  it('explains an answer that is not JSON, and an anonymous token refused by a registry that is not ACR', () => {
+    assert.equal(
+      explained(
+        new RegistryAnswerError('contosononprod.azurecr.io', `GET /v2/team/web/referrers/${A}`, 'text/html'),
+      ),
+      `PromoteRegistryNotJson contosononprod.azurecr.io GET /v2/team/web/referrers/${A} text/html PromoteNothingTagged`,
+    );
+    assert.equal(
+      explained(new RegistryAuthError('registry.contoso.example', 'anonymous', 401, [])),
+      'PromoteAnonymousTokenRefused registry.contoso.example 401',
+    );
   });
 
   it('has a task.json message for every key it uses', () => {
