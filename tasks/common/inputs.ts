@@ -1,5 +1,6 @@
 import * as tl from 'azure-pipelines-task-lib/task';
 import { userError } from './messages';
+import { withoutEcho } from './taskLibEcho';
 import { ImageReferenceError, parseImageReference, type ImageReference } from './imageReference';
 
 /**
@@ -13,9 +14,19 @@ export class InputReader<Name extends string> {
     return value === undefined || value === '' ? undefined : value;
   }
 
-  /** The whole value as given, blank lines and spaces included ('' when absent): for line numbers. */
-  text(name: Name): string {
-    return tl.getInput(name, false) ?? '';
+  /**
+   * The whole value as given, blank lines and spaces included ('' when absent): for line numbers. For
+   * an input that may carry credentials (a header, a URL with a key, a variable's value): task-lib's
+   * getInput writes every value it reads to the debug log, before the task could register it.
+   */
+  credentialText(name: Name): string {
+    return withoutEcho(() => tl.getInput(name, false)) ?? '';
+  }
+
+  /** As `optional`, without task-lib's debug echo (see credentialText). */
+  credentialOptional(name: Name): string | undefined {
+    const value = this.credentialText(name).trim();
+    return value === '' ? undefined : value;
   }
 
   required(name: Name): string {

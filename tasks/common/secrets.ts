@@ -1,4 +1,5 @@
 import * as tl from 'azure-pipelines-task-lib/task';
+import { withoutEcho } from './taskLibEcho';
 
 /**
  * The forms of a secret that could appear in a log, and nothing more, so masking does not blank
@@ -37,8 +38,7 @@ export function secretForms(value: string): string[] {
  * the log, but not in files a task attaches: those are uploaded as they are.
  */
 export function agentSecretVariableValues(): string[] {
-  return tl
-    .getVariables()
+  return withoutEcho(() => tl.getVariables())
     .filter((variable) => variable.secret && typeof variable.value === 'string' && variable.value !== '')
     .map((variable) => variable.value);
 }

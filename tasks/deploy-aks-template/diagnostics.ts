@@ -1,3 +1,4 @@
+import { inertLine, inertText } from '../common/logText';
 import { firstLine } from '../common/errors';
 import { loc } from './messages';
 import type { Kubectl } from './kubectl';
@@ -42,7 +43,8 @@ export async function printDiagnostics(
           );
           try {
             const text = await kubectl.logs(pod.pod, pod.container, namespace, { previous, tail: LOG_LINES });
-            lines.push(...text.replace(/\r?\n$/, '').split(/\r?\n/));
+            // The container's own words: whatever it printed must not act on the pipeline.
+            lines.push(...inertText(text.replace(/\r?\n$/, '')).split(/\r?\n/));
           } catch (error: unknown) {
             lines.push(loc('DiagnosticsUnavailable', errorLine(error)));
           }
@@ -66,7 +68,7 @@ async function addEvents(
   try {
     const events = (await kubectl.events(namespace, { kind, name })).slice(-EVENTS_SHOWN);
     if (events.length === 0) lines.push(`  ${loc('DiagnosticsNoEvents')}`);
-    for (const event of events) lines.push(`  ${formatEvent(event)}`);
+    for (const event of events) lines.push(`  ${inertLine(formatEvent(event))}`);
   } catch (error: unknown) {
     lines.push(`  ${loc('DiagnosticsUnavailable', errorLine(error))}`);
   }

@@ -62,7 +62,7 @@ export function readInputs(): DeployAksTemplateInputs {
     namespace,
     templates,
     images: input.lines('images').map(parseImageOverride),
-    variables: parseVariables(input.text('variables')),
+    variables: parseVariables(input.credentialText('variables')),
     rolloutTimeoutSeconds: input.integer('rolloutTimeout', 600, { min: 0, max: 21600 }),
     rollbackOnFailure: input.boolean('rollbackOnFailure', false),
     forceConflicts: input.boolean('forceConflicts', false),

@@ -46,17 +46,22 @@ export function shellInvocation(
 }
 
 /**
- * Runs `command` through the platform's shell with `BASE_URL` set; resolves when it exits. On timeout or
- * cancellation its whole process tree is ended, not just the shell: a test runner's browsers and servers
- * would otherwise outlive the task.
+ * Runs `command` through the platform's shell with `BASE_URL` set; resolves once it and everything it
+ * started are gone. On timeout or cancellation the whole process tree is ended, not just the shell; when
+ * the shell exits on its own, what it left running in its process group (a test runner's browsers, a
+ * server started in the background) is ended too: it would hold the step's output open and outlive the
+ * task. A process that left the group (`setsid`) is beyond reach.
  */
 export function runCommand(command: string, options: CommandOptions): Promise<CommandResult> {
   const platform = options.platform ?? process.platform;
+  const graceMs = options.killGraceMs ?? 5000;
   const shell = shellInvocation(command, platform);
   const stdio: StdioOptions = ['ignore', options.output ?? 'inherit', options.output ?? 'inherit'];
   return new Promise((resolve, reject) => {
     let timedOut = false;
     let cancelled = false;
+    let stopping = false;
+    let escalation: NodeJS.Timeout | undefined;
     const child = spawn(shell.file, shell.args, {
       cwd: options.workingDirectory,
       env: { ...(options.env ?? process.env), BASE_URL: options.baseUrl },
@@ -66,7 +71,16 @@ export function runCommand(command: string, options: CommandOptions): Promise<Co
       windowsVerbatimArguments: shell.verbatim,
       windowsHide: true,
     });
-    const stop = (): void => killTree(child, platform, options.killGraceMs ?? 5000);
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      killTree(child, platform);
+      // A shell that ignores SIGTERM still ends: SIGKILL after the grace period.
+      if (platform !== 'win32' && child.pid !== undefined) {
+        const pid = child.pid;
+        escalation = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
+      }
+    };
     const timer =
       options.timeoutMs > 0
         ? setTimeout(() => {
@@ -82,6 +96,7 @@ export function runCommand(command: string, options: CommandOptions): Promise<Co
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const settle = (): void => {
       clearTimeout(timer);
+      clearTimeout(escalation);
       options.signal?.removeEventListener('abort', onAbort);
     };
     child.once('error', (error) => {
@@ -90,13 +105,18 @@ export function runCommand(command: string, options: CommandOptions): Promise<Co
     });
     child.once('exit', (exitCode, signal) => {
       settle();
-      resolve({ exitCode, signal, timedOut, cancelled });
+      const ended = { exitCode, signal, timedOut, cancelled };
+      if (platform === 'win32' || child.pid === undefined) {
+        resolve(ended);
+        return;
+      }
+      void endGroup(child.pid, stopping, graceMs).then(() => resolve(ended));
     });
   });
 }
 
-/** SIGTERM to the process group, SIGKILL after the grace period for what is left of it. */
-function killTree(child: ChildProcess, platform: NodeJS.Platform, graceMs: number): void {
+/** Windows: taskkill walks the tree. POSIX: SIGTERM to the process group. */
+function killTree(child: ChildProcess, platform: NodeJS.Platform): void {
   const pid = child.pid;
   if (pid === undefined) return;
   if (platform === 'win32') {
@@ -105,8 +125,64 @@ function killTree(child: ChildProcess, platform: NodeJS.Platform, graceMs: numbe
     return;
   }
   signalGroup(pid, 'SIGTERM');
-  // The group may outlive the shell (a background process), so SIGKILL goes to the group even after exit.
-  setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs).unref();
+}
+
+/**
+ * Ends what is left of process group `pid` once its shell has exited: SIGTERM (unless it was already
+ * sent), then SIGKILL for what is still there after the grace period. Resolves when the group is gone.
+ */
+async function endGroup(pid: number, termSent: boolean, graceMs: number): Promise<void> {
+  if (!groupExists(pid)) return;
+  if (!termSent) signalGroup(pid, 'SIGTERM');
+  if (await groupGoneWithin(pid, graceMs)) return;
+  signalGroup(pid, 'SIGKILL');
+  // Killed processes are reaped by init within moments; the wait is bounded all the same.
+  await groupGoneWithin(pid, 1000);
+}
+
+async function groupGoneWithin(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (groupExists(pid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+/**
+ * Whether a live process is left in group `pid`. A zombie does not count: on an agent whose PID 1 does
+ * not reap orphans, the group's dead would otherwise look alive until the wait ran out.
+ */
+function groupExists(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+  } catch (error: unknown) {
+    // EPERM: a member exists that we may not signal.
+    return (error as { code?: unknown }).code === 'EPERM';
+  }
+  return process.platform !== 'linux' || liveMembersOnLinux(pid);
+}
+
+function liveMembersOnLinux(group: number): boolean {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // `pid (comm) state ppid pgrp …`: comm may hold spaces and parentheses, so count from the last ')'.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === group && state !== 'Z' && state !== 'X') return true;
+  }
+  return false;
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

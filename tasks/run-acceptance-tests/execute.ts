@@ -21,7 +21,8 @@ import { describeService, startPortForward, type PortForward } from './portForwa
 import { httpProbe, waitForReadiness } from './readiness';
 import { requestHeaders, requestUrl, runChecks, type CheckResult } from './runChecks';
 import { firstLine } from '../common/errors';
-import { registerSecret, secretForms } from '../common/secrets';
+import { inertLine } from '../common/logText';
+import { agentSecretVariableValues, registerSecret, secretForms } from '../common/secrets';
 import type { TaskOutcome } from '../common/taskRunner';
 
 export interface RunReport {
@@ -82,7 +83,8 @@ export async function execute(inputs: RunAcceptanceTestsInputs): Promise<RunRepo
       inputs,
       target,
       checks,
-      secrets.flatMap(secretForms),
+      // The JUnit file and the summary are uploaded unmasked: the pipeline's secret variables stay out too.
+      [...secrets, ...agentSecretVariableValues()].flatMap(secretForms),
       dispatcher,
       cancellation.signal,
     );
@@ -200,16 +202,18 @@ class Run {
             where,
             Math.round(progress.elapsedMs / 1000),
             progress.probes,
-            progress.got,
+            inertLine(progress.got),
           ),
         ),
     });
     this.throwIfCancelled();
     if (result.ready) {
-      console.log(loc('Ready', where, result.last, (result.elapsedMs / 1000).toFixed(1)));
+      console.log(loc('Ready', where, inertLine(result.last), (result.elapsedMs / 1000).toFixed(1)));
       return true;
     }
-    this.failures.push(loc('ReadinessFailed', where, this.inputs.readinessTimeoutSeconds, result.last));
+    this.failures.push(
+      loc('ReadinessFailed', where, this.inputs.readinessTimeoutSeconds, inertLine(result.last)),
+    );
     return false;
   }
 
@@ -228,12 +232,12 @@ class Run {
       onResult: (result) =>
         console.log(
           result.passed
-            ? loc('CheckPassed', result.name, formatSeconds(result.durationMs))
+            ? loc('CheckPassed', inertLine(result.name), formatSeconds(result.durationMs))
             : loc(
                 'CheckFailed',
-                result.name,
+                inertLine(result.name),
                 result.attempts,
-                result.failures.map(describeFailure).join('; '),
+                inertLine(result.failures.map(describeFailure).join('; ')),
               ),
         ),
     });

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { JSONPath } from 'jsonpath-plus';
+import { MAX_BODY_BYTES } from './httpClient';
 
 /** What a check's `expect` asks of a response, with its regular expressions already compiled. */
 export interface Expectation {
@@ -35,6 +36,8 @@ export interface ObservedResponse {
   /** Lower-case names; a repeated header's values joined with ", " as HTTP allows. */
   readonly headers: Readonly<Record<string, string>>;
   readonly bodyText: string;
+  /** The body was larger than the task reads: body expectations cannot be judged. */
+  readonly bodyTooLarge?: boolean;
   readonly latencyMs: number;
 }
 
@@ -46,6 +49,7 @@ export interface Failure {
 }
 
 export const EXCERPT_LENGTH = 500;
+const MAX_BODY_MIB = MAX_BODY_BYTES / (1024 * 1024);
 
 /** The failures of `response` against `expectation`; empty when every expectation holds. */
 export function evaluate(expectation: Expectation, response: ObservedResponse): Failure[] {
@@ -70,7 +74,17 @@ export function evaluate(expectation: Expectation, response: ObservedResponse): 
       });
     }
   }
-  failures.push(...bodyFailures(expectation.body, response.bodyText));
+  const { body } = expectation;
+  const asksOfBody = body.contains !== undefined || body.matches !== undefined || body.json.length > 0;
+  if (asksOfBody && response.bodyTooLarge === true) {
+    failures.push({
+      what: 'body',
+      expected: `at most ${MAX_BODY_MIB} MiB to check`,
+      actual: 'a larger body',
+    });
+  } else {
+    failures.push(...bodyFailures(body, response.bodyText));
+  }
   if (expectation.maxLatencyMs !== undefined && response.latencyMs > expectation.maxLatencyMs) {
     failures.push({
       what: 'latency',

@@ -88,14 +88,14 @@ export function readInputs(): RunAcceptanceTestsInputs {
     retries: input.integer('retries', 2, { min: 0, max: 10 }),
     concurrency: input.integer('concurrency', 4, { min: 1, max: 64 }),
     requestTimeoutSeconds: input.integer('requestTimeout', 30, { min: 1, max: 600 }),
-    headers: parseHeaders(input.text('headers')),
+    headers: parseHeaders(input.credentialText('headers')),
     publishResults: input.boolean('publishResults', true),
     testRunTitle: input.optional('testRunTitle') ?? 'Acceptance tests',
   };
 }
 
 function readTarget(input: InputReader<InputName>): TestTarget {
-  const baseUrl = input.optional('baseUrl');
+  const baseUrl = input.credentialOptional('baseUrl');
   const kubernetesService = input.optional('kubernetesService');
   if ((baseUrl === undefined) === (kubernetesService === undefined)) throw userError('OneTargetRequired');
   if (baseUrl !== undefined) {
@@ -191,7 +191,7 @@ export function credentialHeaderValues(headers: ReadonlyMap<string, string>): st
 const CREDENTIAL_QUERY = /^(code|sig|signature|password|passwd|pwd|auth|[a-z0-9_.-]*(key|token|secret)s?)$/i;
 
 /**
- * The credentials the URLs carry, to mask: each one's password, and the values of credential-like
+ * The credentials the URLs carry, to mask: each one's password (also as Basic credentials), and the values of credential-like
  * query parameters (`?code=` of an Azure Function), each as written and decoded. A base URL is
  * printed as given, and a server or the test command may print it too.
  */
@@ -205,6 +205,11 @@ export function credentialUrlValues(urls: readonly string[]): string[] {
   for (const text of urls) {
     const url = new URL(text);
     add(url.password);
+    // As the Basic credentials the checks send (runChecks' requestHeaders), which a server may echo.
+    if (url.password !== '')
+      values.add(
+        Buffer.from(`${decodedOrAsIs(url.username)}:${decodedOrAsIs(url.password)}`).toString('base64'),
+      );
     for (const pair of url.search.slice(1).split('&')) {
       const equals = pair.indexOf('=');
       if (equals > 0 && CREDENTIAL_QUERY.test(decodedOrAsIs(pair.slice(0, equals))))

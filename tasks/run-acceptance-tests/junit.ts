@@ -1,3 +1,4 @@
+import { inertLine } from '../common/logText';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import junitReportBuilder from 'junit-report-builder';
@@ -110,7 +111,7 @@ export function summaryTable(results: readonly CheckResult[]): string[] {
   const rows = [
     ['Check', 'Result', 'Attempts', 'Time'],
     ...results.map((r) => [
-      oneLine(r.name),
+      inertLine(r.name),
       r.passed ? 'passed' : 'FAILED',
       String(r.attempts),
       formatSeconds(r.durationMs),
@@ -132,11 +133,7 @@ function xmlSafe(text: string): string {
 
 /** Text that stays text in a markdown table cell: no pipes, no HTML, one line. */
 function markdownText(text: string): string {
-  return oneLine(text)
+  return inertLine(text)
     .replace(/[\\`*_[\]|<>]/g, (character) => `\\${character}`)
     .replace(/&/g, '&amp;');
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
 }

@@ -66,6 +66,9 @@ export function requestUrl(baseUrl: string, target: Check['request']['target']):
   // A base URL may carry a query of its own (an Azure Functions `?code=`): both are kept.
   url.search = [base.search.slice(1), query].filter((part) => part !== '').join('&');
   url.hash = '';
+  // A user and password in the base URL travel as Basic auth (requestHeaders), not in the URL.
+  url.username = '';
+  url.password = '';
   return url.toString();
 }
 
@@ -80,16 +83,24 @@ export function requestHeaders(
   checkHeaders: Readonly<Record<string, string>>,
 ): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (new URL(url).origin === new URL(baseUrl).origin) {
-    for (const [name, value] of inputHeaders) headers[name] = value;
-  }
-  for (const [name, value] of Object.entries(checkHeaders)) {
-    for (const existing of Object.keys(headers)) {
-      if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
+  const base = new URL(baseUrl);
+  if (new URL(url).origin === base.origin) {
+    if (base.username !== '' || base.password !== '') {
+      const user = `${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`;
+      headers['Authorization'] = `Basic ${Buffer.from(user).toString('base64')}`;
     }
-    headers[name] = value;
+    for (const [name, value] of inputHeaders) setHeader(headers, name, value);
   }
+  for (const [name, value] of Object.entries(checkHeaders)) setHeader(headers, name, value);
   return headers;
+}
+
+/** Sets a header, replacing one of the same name in any case. */
+function setHeader(headers: Record<string, string>, name: string, value: string): void {
+  for (const existing of Object.keys(headers)) {
+    if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
+  }
+  headers[name] = value;
 }
 
 /** Runs every check, at most `concurrency` at a time; results in the order of `checks`. */

@@ -463,7 +463,9 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
     const fake = cluster()
       .script('rollout deployment/web', ['hang'])
       .list('ReplicaSet,Pod', 'app=web', [fixturePod('crash-loop')])
-      .script('logs', [{ stdout: 'starting\npanic: no DATABASE_URL\n' }]);
+      .script('logs', [
+        { stdout: 'starting\n##vso[task.setvariable variable=approved]yes\npanic: no DATABASE_URL\n' },
+      ]);
     const recorded = fakeHost(fake, directory);
 
     await assert.rejects(() => execute(request(), recorded.host));
@@ -471,9 +473,11 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
       fake.calls.filter((args) => args[0] === 'logs'),
       [['logs', 'web-7d9c-efghi', '--container=web', '--namespace', NS, '--tail=50', '--previous']],
     );
-    assert.deepEqual(groupOf(recorded.logs, message('DiagnosticsGroup', WEB)).slice(-3), [
+    assert.deepEqual(groupOf(recorded.logs, message('DiagnosticsGroup', WEB)).slice(-4), [
       message('DiagnosticsPreviousLogs', 50, 'web', 'web-7d9c-efghi'),
       'starting',
+      // What the container printed cannot act on the pipeline.
+      '#\u200b#vso[task.setvariable variable=approved]yes',
       'panic: no DATABASE_URL',
     ]);
   });

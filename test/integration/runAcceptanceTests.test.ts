@@ -20,6 +20,8 @@ const TASK = 'run-acceptance-tests';
 const TOKEN = `tok-${crypto.randomBytes(12).toString('base64url')}`;
 const API_KEY = `key-${crypto.randomBytes(12).toString('base64url')}`;
 const INPUT_ECHO = '##vso[task.debug]headers=';
+/** A pipeline secret variable's value that a header carries: the agent masks it in the log, not in files. */
+const TENANT_SECRET = `tenant-${crypto.randomBytes(12).toString('base64url')}`;
 const HEADERS = `Authorization: Bearer ${TOKEN}\nX-Api-Key: ${API_KEY}\nX-Env: staging`;
 
 /** The task's message `key` as the bundle prints it (task-lib formats with util.format). */
@@ -76,7 +78,8 @@ function stagingApp(): StagingApp {
         return answer(
           500,
           `<html>Internal error. Authorization: ${request.headers.authorization ?? ''}; ` +
-            `X-Api-Key: ${String(request.headers['x-api-key'] ?? '')}</html>`,
+            `X-Api-Key: ${String(request.headers['x-api-key'] ?? '')}; ` +
+            `X-Tenant: ${String(request.headers['x-tenant'] ?? '')}</html>`,
         );
       default:
         return answer(404, 'not found');
@@ -163,7 +166,7 @@ describe('RunAcceptanceTests bundle, run as the agent runs it', function () {
   this.timeout(120_000);
   let folder: string;
   let local: { server: http.Server; app: StagingApp; baseUrl: string };
-  const secretValues = new Set<string>([TOKEN, API_KEY, `Bearer ${TOKEN}`]);
+  const secretValues = new Set<string>([TOKEN, API_KEY, `Bearer ${TOKEN}`, TENANT_SECRET]);
 
   interface AcceptanceRun extends TaskRun {
     /** The run's Agent.TempDirectory and System.DefaultWorkingDirectory: they outlive the run. */
@@ -197,15 +200,14 @@ describe('RunAcceptanceTests bundle, run as the agent runs it', function () {
       timeoutMs: 60_000,
     });
     assert.equal(named(result, 'task.complete').length, 1, `exactly one task.complete:\n${result.stdout}`);
-    // task-lib's getInput debug-logs every input as read, before the task can register anything: the
-    // agent masks that line when the header values come from secret variables (as they should), and
-    // shows it only under System.Debug. Every other line is the task's own doing and is scanned.
-    const [inputEcho, ...moreEchoes] = result.stdout.split(/\r?\n/).filter((l) => l.startsWith(INPUT_ECHO));
-    assert.ok(inputEcho !== undefined && moreEchoes.length === 0, 'task-lib echoes the headers input once');
-    const taskOutput = (result.stdout + result.stderr)
-      .split(/\r?\n/)
-      .filter((line) => !line.startsWith(INPUT_ECHO))
-      .join('\n');
+    // task-lib's getInput debug-logs every input it reads, before the task could register anything:
+    // the inputs that may carry credentials are read without that echo, and every line is scanned.
+    assert.deepEqual(
+      result.stdout.split(/\r?\n/).filter((l) => l.startsWith(INPUT_ECHO)),
+      [],
+      'no echo of the headers input',
+    );
+    const taskOutput = result.stdout + result.stderr;
     assert.deepEqual(findLeaks(taskOutput, [...secretValues]), [], 'no secret in the log');
     for (const publish of named(result, 'results.publish'))
       for (const file of (publish.properties['resultFiles'] ?? '').split(','))
@@ -275,7 +277,7 @@ describe('RunAcceptanceTests bundle, run as the agent runs it', function () {
       const junit = fs.readFileSync(junitFile, 'utf8');
       assert.match(
         junit,
-        /Response body: <html>Internal error\. Authorization: \*\*\*; X-Api-Key: \*\*\*<\/html>/,
+        /Response body: <html>Internal error\. Authorization: \*\*\*; X-Api-Key: \*\*\*; X-Tenant: <\/html>/,
       );
       const cases = junitTestcases(junit);
       assert.deepEqual(
@@ -288,6 +290,27 @@ describe('RunAcceptanceTests bundle, run as the agent runs it', function () {
         ],
       );
       assert.match(cases[3]?.failure ?? '', /500/);
+    });
+
+    it('keeps secret variables a server echoes out of the JUnit file, and a check name cannot act on the pipeline', async () => {
+      const checksFile = path.join(folder, 'hostile.yaml');
+      fs.writeFileSync(
+        checksFile,
+        `checks:
+  - name: "admin\\n##vso[task.complete result=Succeeded;]injected ##vso[task.setvariable variable=passed]99"
+    request: { path: /admin }
+    expect: { status: 200 }
+`,
+      );
+      const result = await run(
+        { baseUrl: local.baseUrl, checksFile, headers: `${HEADERS}\nX-Tenant: ${TENANT_SECRET}` },
+        { secretVariables: { tenantSecret: TENANT_SECRET } },
+      );
+
+      assert.equal(result.result, 'Failed', result.stdout);
+      assert.equal(result.variables['passed'], '0', 'only the task sets its outputs');
+      const junit = fs.readFileSync(result.variables['testResultsFile'] ?? '', 'utf8');
+      assert.match(junit, /X-Tenant: \*\*\*<\/html>/);
     });
 
     it('runs a command that writes a JUnit file and exits 0, and publishes that file beside the checks’ one', async () => {

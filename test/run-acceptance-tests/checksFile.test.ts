@@ -118,6 +118,13 @@ describe('parseChecks', () => {
     );
   });
 
+  it('refuses a file without checks: nothing would be tested', () => {
+    assert.throws(
+      () => parseChecks('checks: []\n', FILE),
+      /line 1: checks: must NOT have fewer than 1 items/,
+    );
+  });
+
   it('names the first three schema errors in one line and counts the rest', () => {
     assertUserError(
       () =>

@@ -94,4 +94,24 @@ describe('shellInvocation', () => {
     );
     assert.deepEqual([result.timedOut, result.signal], [true, 'SIGKILL']);
   });
+
+  it('resolves only once what it started is gone, a child that ignores SIGTERM included', async () => {
+    const result = await runCommand(
+      "( trap '' TERM; echo $BASHPID > stubborn.pid; exec sleep 30 ) & sleep 30",
+      options({ timeoutMs: 300, killGraceMs: 200 }),
+    );
+    assert.equal(result.timedOut, true);
+    const pid = Number(fs.readFileSync(path.join(folder, 'stubborn.pid'), 'utf8'));
+    assert.ok(hasEnded(pid), `process ${pid} outlived the command`);
+  });
+
+  it('ends what a command that exited on its own left running in the background', async () => {
+    const result = await runCommand(
+      'sleep 30 & echo $! > leftover.pid; exit 0',
+      options({ killGraceMs: 200 }),
+    );
+    assert.equal(result.exitCode, 0);
+    const pid = Number(fs.readFileSync(path.join(folder, 'leftover.pid'), 'utf8'));
+    assert.ok(hasEnded(pid), `process ${pid} outlived the command`);
+  });
 });

@@ -168,7 +168,14 @@ describe('credentialUrlValues', () => {
         'https://tester:p%40ss@staging.contoso.com',
         'https://blob.contoso.com/c?sv=2022&sig=s1g&se=2030',
       ]),
-      ['abc%2Fdef%3D%3D', 'abc/def==', 'p%40ss', 'p@ss', 's1g'],
+      [
+        'abc%2Fdef%3D%3D',
+        'abc/def==',
+        'p%40ss',
+        'p@ss',
+        Buffer.from('tester:p@ss').toString('base64'),
+        's1g',
+      ],
     );
   });
 

@@ -80,6 +80,18 @@ describe('requestHeaders', () => {
     );
     assert.deepEqual(requestHeaders('http://s.example/', 'https://s.example', input, {}), {});
   });
+  it("sends a base URL's user and password as Basic credentials, to its origin only, unless a header says otherwise", () => {
+    const base = 'https://tester:p%40ss@s.example/app';
+    assert.deepEqual(requestHeaders('https://s.example/app/x', base, new Map(), {}), {
+      Authorization: `Basic ${Buffer.from('tester:p@ss').toString('base64')}`,
+    });
+    assert.deepEqual(
+      requestHeaders('https://s.example/app/x', base, input, {})['Authorization'],
+      'Bearer input',
+    );
+    assert.deepEqual(requestHeaders('https://other.example/', base, new Map(), {}), {});
+    assert.equal(requestUrl(base, { path: '/x' }), 'https://s.example/app/x', 'no credentials in the URL');
+  });
 });
 
 describe('runChecks against a local server', () => {
