@@ -1,5 +1,6 @@
 // npm run bench [-- coldstart|keyVault ...]: every benchmark (or the ones named), each against its
 // anchor in the same run on this machine.
+import '../scripts/quietTaskLib';
 import { packageExtension } from '../scripts/package';
 import { benchColdStart } from './coldstart';
 import { benchKeyVault } from './keyVault';
@@ -15,8 +16,16 @@ const BENCHES: Record<string, () => Promise<void>> = {
   deploy: async () => (await import('./deploy')).benchDeploy(),
 };
 
+const USAGE = `usage: npm run bench [-- NAME ...]
+Runs every benchmark, or the ones named, each against its anchor on this machine in the same run:
+  ${Object.keys(BENCHES).join(', ')}`;
+
 async function main(): Promise<void> {
   const named = process.argv.slice(2);
+  if (named.includes('--help') || named.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
   const unknown = named.filter((name) => !(name in BENCHES));
   if (unknown.length > 0)
     throw new Error(`no bench named ${unknown.join(', ')}; the benches: ${Object.keys(BENCHES).join(', ')}`);

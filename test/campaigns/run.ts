@@ -2,6 +2,7 @@
 // npm run campaign -- promote [--seeds N] [--first S] [--fault-rate R]
 // npm run campaign -- deploy [--seeds N] [--first S] [--fault-rate R]
 // Long fault campaigns, kept out of `npm test`; each prints one line per run and exits 1 on a finding.
+import '../../scripts/quietTaskLib';
 import { parseArgs } from 'node:util';
 import { runKeyVaultCampaign, summarizeCampaign, type RunReport } from './keyVaultCampaign';
 import { runDeployCampaign } from './deployCampaign';
@@ -15,6 +16,10 @@ interface Arguments {
   readonly faultRate: number;
 }
 
+const USAGE = `usage: npm run campaign -- keyVault|promote|deploy [--seeds N] [--first S] [--fault-rate R] [--max-secrets M]
+A seeded fault campaign: N runs (default 50) from seed S (default 1), faults injected at rate R
+(default 0.1); --max-secrets (keyVault only, default 120). One line per run; exits 1 on a finding.`;
+
 function parseArguments(argv: readonly string[]): Arguments {
   const { values, positionals } = parseArgs({
     args: [...argv],
@@ -24,8 +29,13 @@ function parseArguments(argv: readonly string[]): Arguments {
       first: { type: 'string' },
       'max-secrets': { type: 'string' },
       'fault-rate': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help === true) {
+    console.log(USAGE);
+    process.exit(0);
+  }
   const [campaign = '', ...extra] = positionals;
   if (extra.length > 0) throw new Error(`one campaign at a time, got "${positionals.join(' ')}"`);
   const number = (name: keyof typeof values, fallback: number, min: number, max: number): number => {
