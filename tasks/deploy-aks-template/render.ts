@@ -1,6 +1,7 @@
 import {
   LineCounter,
   parseAllDocuments,
+  parseDocument,
   stringify,
   visit,
   type Document,
@@ -39,8 +40,11 @@ const KUBECTL_YAML: DocumentOptions & SchemaOptions = {
 };
 
 const FLOAT_TAG = 'tag:yaml.org,2002:float';
-// go-yaml v2's `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`, tested after removing `_`.
-const MANTISSA = '[-+]?(?:\\.[0-9_]*[0-9][0-9_]*|[0-9][0-9_]*(?:\\.[0-9_]*)?)';
+// go-yaml v2 tells a scalar's type by its first character. A sign or a digit: the text without its
+// `_`s must match `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`. A `.`: Go's ParseFloat,
+// which allows no `_`. Anything else (`e1`, `_1.5`) is a string.
+const MANTISSA =
+  '(?:[-+](?:\\.[0-9_]*[0-9][0-9_]*|[0-9][0-9_]*(?:\\.[0-9_]*)?)|[0-9][0-9_]*(?:\\.[0-9_]*)?|\\.[0-9]+)';
 const GO_YAML_FLOAT = new RegExp(`^(?=.*\\.)${MANTISSA}$`);
 const GO_YAML_EXPONENT_FLOAT = new RegExp(`^${MANTISSA}[eE][-+]?[0-9]+$`);
 
@@ -100,6 +104,12 @@ function firstAliasOffset(document: Document.Parsed): number | undefined {
 }
 
 /** One multi-document YAML string of the objects, as kubectl will read it. */
+/** What kubectl reads `text` as when it stands alone as a plain scalar: `0644` is 420, `on` is true. */
+export function plainScalarValue(text: string): unknown {
+  const document = parseDocument(text, KUBECTL_YAML);
+  return document.errors.length > 0 ? text : (document.toJS() as unknown);
+}
+
 export function serializeManifests(manifests: readonly Manifest[]): string {
   return manifests
     .map(({ object }) =>
@@ -190,43 +200,65 @@ function missingField(value: unknown): string | undefined {
  * which the agent's masking, of whole values only, would let through.
  */
 function parserReason(message: string, secretValues: readonly string[]): string {
-  let reason = (message.split('\n')[0] ?? '')
+  const reason = (message.split('\n')[0] ?? '')
     .replace(/ at line \d+, column \d+:?$/, '')
     .trim()
     .slice(0, MAX_REASON_LENGTH);
-  const longestFirst = [...secretValues]
-    .filter((value) => value.length > 0)
-    .sort((a, b) => b.length - a.length);
-  for (const value of longestFirst) reason = reason.split(value).join('***');
-  for (const value of longestFirst) reason = withoutFragmentsOf(value, reason);
-  return reason;
+  return maskedRuns(reason, secretValues);
 }
 
 const MAX_REASON_LENGTH = 300;
-/** The shortest part of a value that is masked: shorter runs are as likely ordinary text. */
+/** The shortest part of a value that is masked on its own: shorter runs are as likely ordinary text. */
 const MIN_FRAGMENT_LENGTH = 4;
 
-/** `text` with every run of `MIN_FRAGMENT_LENGTH` or more characters it shares with `secret` as `***`. */
-function withoutFragmentsOf(secret: string, text: string): string {
-  let masked = text;
-  for (;;) {
-    const shared = longestCommonRun(masked, secret);
-    if (shared.length < Math.min(MIN_FRAGMENT_LENGTH, secret.length)) return masked;
-    masked = masked.slice(0, shared.start) + '***' + masked.slice(shared.start + shared.length);
+/**
+ * `text` with every occurrence of each value, and every run of MIN_FRAGMENT_LENGTH or more characters
+ * it shares with a value at least that long, as `***`. The runs are marked on the text as given and
+ * replaced once at the end, so a `***` written never meets a value again (a value may be `*`).
+ */
+function maskedRuns(text: string, values: readonly string[]): string {
+  const masked = new Array<boolean>(text.length).fill(false);
+  for (const value of values) {
+    if (value === '') continue;
+    for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + 1))
+      masked.fill(true, at, at + value.length);
   }
+  for (const value of values) {
+    if (value.length < MIN_FRAGMENT_LENGTH) continue;
+    for (;;) {
+      const run = longestCommonRun(text, value, masked);
+      if (run.length < MIN_FRAGMENT_LENGTH) break;
+      masked.fill(true, run.start, run.start + run.length);
+    }
+  }
+  let result = '';
+  for (let i = 0; i < text.length; i++) {
+    if (!masked[i]) result += text[i];
+    else if (i === 0 || !masked[i - 1]) result += '***';
+  }
+  return result;
 }
 
-/** The longest run of characters `text` and `other` share, by its place in `text` (dynamic programming). */
-function longestCommonRun(text: string, other: string): { start: number; length: number } {
+/**
+ * The longest run of characters `text` shares with `other`, by its place in `text`, leaving out the
+ * characters of `text` already masked (dynamic programming over both strings).
+ */
+function longestCommonRun(
+  text: string,
+  other: string,
+  masked: readonly boolean[],
+): { start: number; length: number } {
   let best = { start: 0, length: 0 };
   let previous = new Array<number>(other.length + 1).fill(0);
   for (let i = 1; i <= text.length; i++) {
     const current = new Array<number>(other.length + 1).fill(0);
-    for (let j = 1; j <= other.length; j++) {
-      if (text[i - 1] !== other[j - 1]) continue;
-      const length = (previous[j - 1] ?? 0) + 1;
-      current[j] = length;
-      if (length > best.length) best = { start: i - length, length };
+    if (!masked[i - 1]) {
+      for (let j = 1; j <= other.length; j++) {
+        if (text[i - 1] !== other[j - 1]) continue;
+        const length = (previous[j - 1] ?? 0) + 1;
+        current[j] = length;
+        if (length > best.length) best = { start: i - length, length };
+      }
     }
     previous = current;
   }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { maskSecrets } from '../common/secrets';
 import { isJsonObject, type Manifest } from './kubernetesObject';
-import { serializeManifests } from './render';
+import { plainScalarValue, serializeManifests } from './render';
 
 export interface RenderedFiles {
   /** What kubectl applies (the `renderedManifests` output): mode 0600, as Secrets are in it. */
@@ -83,13 +83,19 @@ const CREDENTIAL_KEY = /pass|pwd|secret|token|key|credential|connection.?string|
 /** A copy of `value` with the secrets masked in every string in it, keys included, so the YAML stays valid. */
 function maskedStrings<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0) return value;
+  const scalarSecrets = new Set(
+    secrets
+      .map((secret) => plainScalarValue(secret.trim()))
+      .filter((v) => typeof v === 'number' || typeof v === 'boolean'),
+  );
   const walk = (node: unknown): unknown => {
     if (typeof node === 'string') return maskSecrets(node, secrets);
-    // A secret variable that reads as a number (a PIN, a port) or a boolean is written as one.
+    // A secret variable that reads as a number (a PIN, a port) or a boolean is written as one, and
+    // maybe in another form (`0644123` is octal, written 215123; `+49151` is written 49151).
     if (typeof node === 'number' || typeof node === 'boolean') {
       const text = String(node);
       const masked = maskSecrets(text, secrets);
-      return masked === text ? node : masked;
+      return masked !== text || scalarSecrets.has(node) ? '***' : node;
     }
     if (Array.isArray(node)) return node.map(walk);
     if (isJsonObject(node))

@@ -69,13 +69,18 @@ export class TagConflictError extends Error {
 }
 
 /**
- * A failure after target tags were written: the author must hear that production changed. `unverified`
- * when the tags may not hold the promoted digest (the registry stored or serves another one).
+ * Where a promotion stood when it failed after writing target tags, which the author must hear:
+ * `partial`, some tags written (they hold the promoted digest) and the rest not; `unverified`, the
+ * tags may not hold it (the registry stored or serves another digest); `unlocked`, every tag holds
+ * it but locking them failed.
  */
+export type TagsWrittenState = 'partial' | 'unverified' | 'unlocked';
+
+/** A failure after target tags were written: production changed, and the message must say how. */
 export class TagsWrittenError extends Error {
   constructor(
     readonly tags: readonly string[],
-    readonly unverified: boolean,
+    readonly state: TagsWrittenState,
     override readonly cause: unknown,
   ) {
     super(cause instanceof Error ? cause.message : String(cause));
@@ -169,13 +174,13 @@ export async function copyImage(options: CopyOptions): Promise<CopyResult> {
     try {
       stored = await target.client.putManifest(target.repository, decision.tag, top);
     } catch (error: unknown) {
-      throw written.length > 0 ? new TagsWrittenError(written, false, error) : error;
+      throw written.length > 0 ? new TagsWrittenError(written, 'partial', error) : error;
     }
     written.push(decision.tag);
     if (stored.digest !== plan.digest)
       throw new TagsWrittenError(
         written,
-        true,
+        'unverified',
         new DigestMismatchError(
           `${target.client.host}/${target.repository}:${decision.tag}`,
           plan.digest,

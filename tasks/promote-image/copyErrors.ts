@@ -42,6 +42,12 @@ const CONNECTION_LOST_CODES = new Set([
   'UND_ERR_ABORTED',
 ]);
 
+const TAGS_WRITTEN_MESSAGE = {
+  partial: 'PromoteTagsWritten',
+  unverified: 'PromoteTagsUnverified',
+  unlocked: 'PromoteTagsNotLocked',
+} as const satisfies Record<TagsWrittenError['state'], string>;
+
 /**
  * The one line an author reads when a copy fails, naming the input and what to check, and whether
  * target tags were written before it; undefined for errors nobody could fix from the pipeline (the
@@ -50,7 +56,7 @@ const CONNECTION_LOST_CODES = new Set([
 export function explainCopyError(error: unknown, sides: CopySides): UserError | undefined {
   if (!(error instanceof TagsWrittenError)) return explainFailure(error, sides, undefined);
   const tags = error.tags.join(', ');
-  const state = loc(error.unverified ? 'PromoteTagsUnverified' : 'PromoteTagsWritten', tags);
+  const state = loc(TAGS_WRITTEN_MESSAGE[error.state], tags);
   const explained = explainFailure(error.cause, sides, state);
   if (explained !== undefined) return explained;
   // Unforeseen, but the author must still hear that production changed.

@@ -75,11 +75,18 @@ export async function execute(inputs: PromoteImageInputs, services: PromoteServi
         inputs.method === 'copy' ? 'push' : 'pull',
       ).catch((error: unknown) => {
         const written = outcome.tags.filter((d) => d.action !== 'keep').map((d) => d.tag);
-        throw written.length > 0 ? new TagsWrittenError(written, true, error) : error;
+        throw written.length > 0 ? new TagsWrittenError(written, 'unverified', error) : error;
       });
     for (const decision of outcome.tags) console.log(tagLine(target.registry, target.repository, decision));
     if (inputs.lockTags) {
-      await lockPromoted(targetClient, target.repository, outcome.digest, target.tags);
+      await lockPromoted(targetClient, target.repository, outcome.digest, target.tags).catch(
+        (error: unknown) => {
+          // The image is promoted and verified; only the lock is missing, and the author must hear both.
+          throw error instanceof LockTargetMissingError || target.tags.length === 0
+            ? error
+            : new TagsWrittenError(target.tags, 'unlocked', error);
+        },
+      );
       console.log(
         loc(
           'PromoteLocked',

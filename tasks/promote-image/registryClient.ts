@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import LinkHeader from 'http-link-header';
 import { MANIFEST_ACCEPT, MEDIA_TYPES, sha256Of, type Descriptor, type RawManifest } from './manifests';
 import { BROKEN_RESPONSE } from '../common/retry';
 import { RegistryAuthenticator, type RegistryCredentials } from './registryAuth';
@@ -76,7 +77,7 @@ export class RegistryPagingError extends Error {
     readonly registry: string,
     readonly path: string,
   ) {
-    super(`${registry}: the pages of ${path} lead back to one already read`);
+    super(`${registry}: the pages of ${path} lead back to one already read, or name the next one unreadably`);
     this.name = 'RegistryPagingError';
   }
 }
@@ -269,7 +270,7 @@ export class RegistryClient {
         }
         this.referrersApi = true;
         manifests.push(...(page.manifests ?? []));
-        next = this.nextPage(response, visited);
+        next = this.nextPage(response, next, visited);
       }
       if (this.referrersApi) return { source: 'api', manifests };
     }
@@ -302,17 +303,25 @@ export class RegistryClient {
       }
       if (page === undefined) throw await statusError(spec, response);
       tags.push(...(page.tags ?? []));
-      next = this.nextPage(response, visited);
+      next = this.nextPage(response, next, visited);
     }
     return tags;
   }
 
-  /** The page after this one (the `Link: <…>; rel="next"` header), refusing one already read. */
-  private nextPage(response: HttpResponse, visited: ReadonlySet<string>): string | undefined {
-    const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(headerOf(response.headers, 'link') ?? '')?.[1];
-    if (link === undefined) return undefined;
-    const next = new URL(link, this.origin).href;
-    if (visited.has(next)) throw new RegistryPagingError(this.host, new URL(next).pathname);
+  /** The page after `current` (see nextPageUrl), refusing one already read: either would lose pages. */
+  private nextPage(
+    response: HttpResponse,
+    current: string,
+    visited: ReadonlySet<string>,
+  ): string | undefined {
+    let next: string | undefined;
+    try {
+      next = nextPageUrl(headerOf(response.headers, 'link'), current);
+    } catch {
+      throw new RegistryPagingError(this.host, new URL(current).pathname);
+    }
+    if (next !== undefined && visited.has(next))
+      throw new RegistryPagingError(this.host, new URL(current).pathname);
     return next;
   }
 
@@ -462,4 +471,20 @@ function parsedObject<T>(bytes: Buffer): T | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The URL of the next page a listing's `Link` header names (`rel="next"` among any relations and
+ * parameters, RFC 8288), resolved against the page's own URL; undefined on the last page. Throws
+ * when the header does not parse.
+ */
+export function nextPageUrl(header: string | undefined, current: string): string | undefined {
+  if (header === undefined || header.trim() === '') return undefined;
+  const target = LinkHeader.parse(header).rel('next')[0]?.uri;
+  if (target === undefined) return undefined;
+  const next = new URL(target, current);
+  // `sha256:…?page=2` reads as a URL of scheme `sha256`: a registry meant a path relative to the page.
+  return next.protocol === 'https:' || next.protocol === 'http:'
+    ? next.href
+    : new URL(`./${target}`, current).href;
 }

@@ -38,6 +38,8 @@ export interface ObservedResponse {
   readonly bodyText: string;
   /** The body was larger than the task reads: body expectations cannot be judged. */
   readonly bodyTooLarge?: boolean;
+  /** The body did not decompress: body expectations cannot be judged. */
+  readonly bodyError?: string;
   readonly latencyMs: number;
 }
 
@@ -82,6 +84,8 @@ export function evaluate(expectation: Expectation, response: ObservedResponse): 
       expected: `at most ${MAX_BODY_MIB} MiB to check`,
       actual: 'a larger body',
     });
+  } else if (asksOfBody && response.bodyError !== undefined) {
+    failures.push({ what: 'body', expected: 'a body that decompresses', actual: response.bodyError });
   } else {
     failures.push(...bodyFailures(body, response.bodyText));
   }

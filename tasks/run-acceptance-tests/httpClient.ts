@@ -27,6 +27,8 @@ export interface HttpResponse {
   readonly bodyText: string;
   /** The body was larger than MAX_BODY_BYTES: `bodyText` holds its beginning only. */
   readonly bodyTooLarge: boolean;
+  /** Why the body could not be decompressed (`bodyText` is then what was), when it could not. */
+  readonly bodyError?: string;
   /** From sending the request to the end of the body (or of what was read of it). */
   readonly latencyMs: number;
 }
@@ -43,24 +45,37 @@ export async function send(httpRequest: HttpRequest): Promise<HttpResponse> {
     signal: AbortSignal.timeout(httpRequest.timeoutMs),
   });
   const headers = flattenHeaders(response.headers);
-  const body = await readBody(response.body, headers['content-encoding']);
+  // No body to decode, whatever Content-Encoding says (RFC 9110: HEAD, 204, 304).
+  const bodiless =
+    httpRequest.method.toUpperCase() === 'HEAD' || response.statusCode === 204 || response.statusCode === 304;
+  const body = await readBody(response.body, bodiless ? undefined : headers['content-encoding']);
   return {
     status: response.statusCode,
     headers,
     bodyText: decodeText(body.bytes, headers['content-type']),
     bodyTooLarge: body.tooLarge,
+    ...(body.error === undefined ? {} : { bodyError: body.error }),
     latencyMs: performance.now() - started,
   };
 }
 
-/** At most MAX_BODY_BYTES of the body, decompressed as `content-encoding` says; the rest is not read. */
+/**
+ * At most MAX_BODY_BYTES of the body, decompressed as `content-encoding` says (in reverse order of
+ * the codings applied); the rest is not read. A body that does not decompress comes back as far as
+ * it did, with the reason: a server's fault to report, not a network error.
+ */
 async function readBody(
   raw: Readable,
   contentEncoding: string | undefined,
-): Promise<{ readonly bytes: Buffer; readonly tooLarge: boolean }> {
-  const decompress = decompressorFor(contentEncoding);
-  // pipeline ends the raw body when the decompressor is ended early, and hands its errors on.
-  const decoded = decompress === undefined ? raw : pipeline(raw, decompress, () => undefined);
+): Promise<{ readonly bytes: Buffer; readonly tooLarge: boolean; readonly error?: string }> {
+  const decompressors = decompressorsFor(contentEncoding);
+  let networkError: unknown;
+  raw.once('error', (error: unknown) => (networkError = error));
+  // pipeline ends the raw body when a decompressor is ended early, and hands its errors on.
+  const decoded: Readable =
+    decompressors.length === 0
+      ? raw
+      : (pipeline([raw, ...decompressors], () => undefined) as unknown as Readable);
   const chunks: Buffer[] = [];
   let size = 0;
   try {
@@ -73,6 +88,10 @@ async function readBody(
       chunks.push(buffer);
       size += buffer.length;
     }
+  } catch (error: unknown) {
+    if (decompressors.length === 0 || error === networkError || networkError !== undefined) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    return { bytes: Buffer.concat(chunks), tooLarge: false, error: `${contentEncoding}: ${reason}` };
   } finally {
     // Leaving the loop early (too large, or an error) must not leave the connection reading.
     if (!raw.readableEnded) raw.destroy();
@@ -80,17 +99,40 @@ async function readBody(
   return { bytes: Buffer.concat(chunks), tooLarge: false };
 }
 
-function decompressorFor(
-  contentEncoding: string | undefined,
-): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {
-  switch (contentEncoding?.trim().toLowerCase()) {
+type Decompressor = zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress;
+
+/**
+ * Decompressors for the codings of `content-encoding`, last applied first; none when a coding is
+ * unknown (the body is then compared as sent). A body cut short decompresses as far as it goes, as
+ * browsers and curl do.
+ */
+function decompressorsFor(contentEncoding: string | undefined): Decompressor[] {
+  const codings = (contentEncoding ?? '')
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity');
+  const decompressors: Decompressor[] = [];
+  for (const coding of codings.reverse()) {
+    const decompressor = decompressorFor(coding);
+    if (decompressor === undefined) {
+      for (const made of decompressors) made.destroy();
+      return [];
+    }
+    decompressors.push(decompressor);
+  }
+  return decompressors;
+}
+
+function decompressorFor(coding: string): Decompressor | undefined {
+  const tolerant = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  switch (coding) {
     case 'gzip':
     case 'x-gzip':
-      return zlib.createGunzip();
+      return zlib.createGunzip(tolerant);
     case 'deflate':
-      return zlib.createInflate();
+      return zlib.createInflate(tolerant);
     case 'br':
-      return zlib.createBrotliDecompress();
+      return zlib.createBrotliDecompress({ finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
     default:
       return undefined;
   }
@@ -106,7 +148,8 @@ function decodeText(bytes: Buffer, contentType: string | undefined): string {
       // An unknown label: read it as UTF-8 below.
     }
   }
-  return bytes.toString('utf8');
+  // TextDecoder, not Buffer: it drops a byte-order mark, as JSON.parse needs.
+  return new TextDecoder('utf-8').decode(bytes);
 }
 
 export function flattenHeaders(

@@ -219,7 +219,8 @@ export function credentialUrlValues(urls: readonly string[]): string[] {
   return [...values];
 }
 
-function decodedOrAsIs(text: string): string {
+/** `text` percent-decoded, or as it is when it does not decode (a literal `%`). */
+export function decodedOrAsIs(text: string): string {
   try {
     return decodeURIComponent(text);
   } catch {

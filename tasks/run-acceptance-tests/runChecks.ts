@@ -5,6 +5,7 @@ import { ConcurrencyLimit } from '../common/concurrency';
 import type { Check } from './checksFile';
 import { evaluate, excerpt, maskSecrets, type Failure } from './expectations';
 import { describeRequestError, formatSeconds, send } from './httpClient';
+import { decodedOrAsIs } from './inputs';
 
 export interface BackoffPolicy {
   readonly initialMs: number;
@@ -86,7 +87,7 @@ export function requestHeaders(
   const base = new URL(baseUrl);
   if (new URL(url).origin === base.origin) {
     if (base.username !== '' || base.password !== '') {
-      const user = `${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`;
+      const user = `${decodedOrAsIs(base.username)}:${decodedOrAsIs(base.password)}`;
       headers['Authorization'] = `Basic ${Buffer.from(user).toString('base64')}`;
     }
     for (const [name, value] of inputHeaders) setHeader(headers, name, value);

@@ -65,7 +65,7 @@ describe('parseManifests', () => {
 
   it('reads a float only with a digit in its mantissa, as go-yaml does: e1, E5, . and -. are text', () => {
     const [manifest] = parseManifests(
-      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: e1}\ndata: {a: e1, b: E5, c: ., d: -., e: 1.5, f: -.5, g: 1e3, h: 2.5E-1, i: .nan, j: 1_000.5}\n',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: e1}\ndata: {a: e1, b: E5, c: ., d: -., e: 1.5, f: -.5, g: 1e3, h: 2.5E-1, i: .nan, j: 1_000.5, k: ._5, l: .5_, m: -._5, p: .5e-3}\n',
       'f.yaml',
     );
     assert.equal(manifest?.object.metadata?.name, 'e1');
@@ -83,6 +83,10 @@ describe('parseManifests', () => {
         h: 0.25,
         i: 'NaN',
         j: 1000.5,
+        k: '._5',
+        l: '.5_',
+        m: -0.5,
+        p: 0.0005,
       },
     );
   });
@@ -112,6 +116,21 @@ describe('parseManifests', () => {
       'TemplateInvalidYaml',
       'p.yaml',
       8,
+      'Unresolved alias (the anchor must be set before the alias): ***',
+    );
+  });
+
+  it('ends, and masks, when a variable value is made of the mask itself', () => {
+    assertUserError(
+      () =>
+        parseManifests(
+          'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: o}\ndata:\n  cors: "*"\n  pw: *Summer2024\n',
+          'alias.yaml',
+          ['*', '**', '***', '*Summer2024'],
+        ),
+      'TemplateInvalidYaml',
+      'alias.yaml',
+      6,
       'Unresolved alias (the anchor must be set before the alias): ***',
     );
   });

@@ -51,12 +51,18 @@ describe('writeRenderedFiles', () => {
           apiVersion: 'v1',
           kind: 'ConfigMap',
           metadata: { name: 'settings' },
-          data: { pin: 90817263, url: 'https://app:s3cr3t-Pa55@db', port: 8080 },
+          data: { pin: 90817263, octal: 215123, url: 'https://app:s3cr3t-Pa55@db', port: 8080 },
         },
       };
-      const files = writeRenderedFiles(directory, [manifest], 'as applied\n', ['90817263', 's3cr3t-Pa55']);
+      const files = writeRenderedFiles(directory, [manifest], 'as applied\n', [
+        '90817263',
+        's3cr3t-Pa55',
+        // `0644123` in the template reads as octal 215123, which is what was rendered.
+        '0644123',
+      ]);
       const attachment = fs.readFileSync(files.attachment, 'utf8');
       assert.match(attachment, /pin: "\*\*\*"|pin: '\*\*\*'/);
+      assert.match(attachment, /octal: "\*\*\*"|octal: '\*\*\*'/);
       assert.match(attachment, /url: https:\/\/app:\*\*\*@db/);
       assert.match(attachment, /port: 8080/, 'numbers that are no secret stay numbers');
       assert.doesNotMatch(attachment, /90817263|s3cr3t/);

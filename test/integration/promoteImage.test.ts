@@ -201,6 +201,26 @@ describe('PromoteImage bundle against the sandbox (Entra ID, ARM, registries beh
     assert.match(run.stdout, /Locked .*writeEnabled: false/);
   });
 
+  it('says the image was promoted but not locked when the lock fails, naming the tags', async () => {
+    const image = await harness.push(NONPROD, 'team/unlockable', { tag: '7.1.0' });
+    harness.faults.add({ match: { method: 'PATCH', pathPattern: /^\/acr\/v1\// }, status5xx: 500 });
+
+    const run = await harness.run({
+      image: 'team/unlockable:7.1.0',
+      targetTags: '7.1.0\nstable',
+      lockTags: 'true',
+    });
+
+    assert.equal(run.result, 'Failed', run.stdout);
+    assert.match(
+      run.resultMessage ?? '',
+      /7\.1\.0, stable hold the promoted digest, but they were not locked/,
+    );
+    assert.doesNotMatch(run.resultMessage ?? '', /No target tag was written/);
+    for (const tag of ['7.1.0', 'stable'])
+      assert.equal(await harness.digestAt(PROD, 'team/unlockable', tag), image.digest, tag);
+  });
+
   it('imports through ARM (exactly the resolved digest, NoForce) and verifies the result', async () => {
     const image = await harness.push(NONPROD, 'team/imported', {
       tag: '8.0.0',

@@ -520,7 +520,7 @@ describe('PromoteImage copy against real registries behind ACR auth', function (
     );
 
     assert.ok(failure instanceof TagsWrittenError, String(failure));
-    assert.deepEqual([failure.tags, failure.unverified], [['13.0.0'], false]);
+    assert.deepEqual([failure.tags, failure.state], [['13.0.0'], 'partial']);
     assert.equal(await digestAt(PROD, 'team/halftagged', '13.0.0'), image.digest);
     assert.equal(await digestAt(PROD, 'team/halftagged', 'stable'), undefined);
   });

@@ -154,27 +154,33 @@ describe('PromoteImage copy error messages', () => {
       undefined,
     );
     assert.equal(
-      explained(new TagsWrittenError(['1.4.2'], false, failed)),
+      explained(new TagsWrittenError(['1.4.2'], 'partial', failed)),
       'PromoteRegistryFailed PUT https://contosoprod.azurecr.io/v2/team/web/manifests/stable: HTTP 500 PromoteTagsWritten 1.4.2',
     );
     assert.equal(
-      explained(new TagsWrittenError(['1.4.2', 'stable'], true, new DigestMismatchError('tag', A, B))),
+      explained(
+        new TagsWrittenError(['1.4.2', 'stable'], 'unverified', new DigestMismatchError('tag', A, B)),
+      ),
       `PromoteDigestMismatch tag ${A} ${B} PromoteTagsUnverified 1.4.2, stable`,
     );
     assert.equal(
       explained(
         new TagsWrittenError(
           ['1.4.2'],
-          false,
+          'partial',
           new RegistryAccessError('contosoprod.azurecr.io', 'team/web', 'push', 403),
         ),
       ),
       'PromoteAccessDenied targetAzureSubscription push team/web contosoprod.azurecr.io 403 AcrPush PromoteTagsWritten 1.4.2',
     );
     assert.equal(
-      explained(new TagsWrittenError(['1.4.2'], false, new TypeError('a bug'))),
+      explained(new TagsWrittenError(['1.4.2'], 'partial', new TypeError('a bug'))),
       'a bug. PromoteTagsWritten 1.4.2',
       'even an unforeseen failure says that production changed',
+    );
+    assert.equal(
+      explained(new TagsWrittenError(['1.4.2', 'stable'], 'unlocked', failed)),
+      'PromoteRegistryFailed PUT https://contosoprod.azurecr.io/v2/team/web/manifests/stable: HTTP 500 PromoteTagsNotLocked 1.4.2, stable',
     );
   });
 

@@ -33,6 +33,20 @@ describe('httpClient send', () => {
           // 64 MiB of zeros, compressed to a few kilobytes.
           response.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' });
           return void response.end(zlib.gzipSync(Buffer.alloc(64 * 1024 * 1024)));
+        case '/gzip-empty':
+          response.writeHead(request.method === 'HEAD' ? 200 : 204, { 'content-encoding': 'gzip' });
+          return void response.end();
+        case '/not-gzip':
+          response.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' });
+          return void response.end('plain text, not gzip');
+        case '/gzip-then-br':
+          response.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip, br' });
+          return void response.end(zlib.brotliCompressSync(zlib.gzipSync('twice encoded')));
+        case '/bom':
+          response.writeHead(200, { 'content-type': 'application/json' });
+          return void response.end(
+            Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"status":"ok"}')]),
+          );
         case '/latin1':
           response.writeHead(200, { 'content-type': 'text/plain; charset=ISO-8859-1' });
           return void response.end(Buffer.from([0x63, 0x61, 0x66, 0xe9]));
@@ -49,10 +63,10 @@ describe('httpClient send', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  function get(path: string): Promise<HttpResponse> {
+  function get(path: string, method = 'GET'): Promise<HttpResponse> {
     return send({
       url: `${baseUrl}${path}`,
-      method: 'GET',
+      method,
       headers: {},
       body: undefined,
       timeoutMs: 30_000,
@@ -72,6 +86,24 @@ describe('httpClient send', () => {
     assert.deepEqual([JSON.parse(json.bodyText), json.bodyTooLarge], [{ greeting: 'Welcome' }, false]);
     const bomb = await get('/bomb');
     assert.deepEqual([bomb.bodyText.length, bomb.bodyTooLarge], [MAX_BODY_BYTES, true]);
+  });
+
+  it('reads no body where HTTP has none, whatever Content-Encoding says (HEAD, 204)', async () => {
+    for (const method of ['HEAD', 'GET']) {
+      const response = await get('/gzip-empty', method);
+      assert.deepEqual([response.bodyText, response.bodyError], ['', undefined], method);
+    }
+  });
+
+  it('says a body does not decompress instead of failing the request, and undoes codings in reverse order', async () => {
+    const broken = await get('/not-gzip');
+    assert.equal(broken.status, 200);
+    assert.match(broken.bodyError ?? '', /^gzip: /);
+    assert.equal((await get('/gzip-then-br')).bodyText, 'twice encoded');
+  });
+
+  it('drops a UTF-8 byte-order mark, so the body parses as JSON', async () => {
+    assert.deepEqual(JSON.parse((await get('/bom')).bodyText), { status: 'ok' });
   });
 
   it('decodes the body in the charset its Content-Type names', async () => {

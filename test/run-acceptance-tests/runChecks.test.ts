@@ -91,6 +91,9 @@ describe('requestHeaders', () => {
     );
     assert.deepEqual(requestHeaders('https://other.example/', base, new Map(), {}), {});
     assert.equal(requestUrl(base, { path: '/x' }), 'https://s.example/app/x', 'no credentials in the URL');
+    assert.deepEqual(requestHeaders('https://s.example/', 'https://u:50%off@s.example', new Map(), {}), {
+      Authorization: `Basic ${Buffer.from('u:50%off').toString('base64')}`,
+    });
   });
 });
 
