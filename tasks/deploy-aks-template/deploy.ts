@@ -5,11 +5,24 @@ import { firstLine } from '../common/errors';
 import { maskSecrets } from '../common/secrets';
 import { loc } from './messages';
 import type { RunInfo } from './annotations';
-import { applyManifests, dryRun, readBeforeApply, type AppliedWorkload, type WorkloadBefore } from './apply';
+import {
+  applyManifests,
+  dryRun,
+  readBeforeApply,
+  type AppliedWorkload,
+  type DryRunResult,
+  type WorkloadBefore,
+} from './apply';
 import { printDiagnostics } from './diagnostics';
 import type { DeployAksTemplateInputs } from './inputs';
 import { FIELD_MANAGER, type Kubectl } from './kubectl';
-import { describeObject, type JsonObject, type KubernetesObject } from './kubernetesObject';
+import {
+  describeObject,
+  nameOf,
+  type JsonObject,
+  type KubernetesObject,
+  type Manifest,
+} from './kubernetesObject';
 import {
   deployedImages,
   expectsEndpoint,
@@ -23,7 +36,7 @@ import { planRollback } from './rollback';
 import { waitForRollouts, workloadLabel, type RolloutResult, type RolloutTarget } from './rollout';
 import { renderSummary, type DeployReport, type ObjectResult } from './summary';
 import { findTemplateFiles, readTemplateFiles } from './templates';
-import { workloadManifests } from './workloads';
+import { workloadKind, workloadManifests } from './workloads';
 import { BatchedPodReader, type WorkloadObject } from './workloadPods';
 
 export type OutputName = 'renderedManifests' | 'deployedImages' | 'serviceEndpoints';
@@ -126,7 +139,7 @@ class Deploy {
   ) {}
 
   async dryRun(file: string): Promise<void> {
-    const result = await dryRun(this.kubectl, file, this.request.forceConflicts);
+    const result = await this.dryRunSplitByNamespace(file);
     for (const line of result.lines) this.host.log(line);
     this.host.log(`##[group]${loc('DryRunDiff')}`);
     this.host.log(result.changed ? result.diff.replace(/\r?\n$/, '') : loc('DryRunNoDifferences'));
@@ -143,6 +156,36 @@ class Deploy {
         result: 'validated',
       })),
     });
+  }
+
+  /**
+   * A server-side dry run cannot place an object in a namespace that does not exist, and a dry run
+   * creates none: the objects of the template's namespaces that do not exist yet are checked by
+   * kubectl alone (a client-side dry run), everything else by the API server.
+   */
+  private async dryRunSplitByNamespace(file: string): Promise<DryRunResult> {
+    const { defined } = this.rendered.namespaces;
+    const existing =
+      defined.length === 0 ? [] : (await this.kubectl.getNamed('Namespace', defined, 'default')).map(nameOf);
+    const absent = defined.filter((namespace) => !existing.includes(namespace));
+    const inAbsent = ({ object }: Manifest): boolean =>
+      object.kind !== 'Namespace' && absent.includes(object.metadata.namespace ?? '');
+    const later = this.rendered.manifests.filter(inAbsent);
+    if (later.length === 0) return dryRun(this.kubectl, file, this.request.forceConflicts);
+    const now = this.rendered.manifests.filter((manifest) => !inAbsent(manifest));
+    const files = {
+      now: path.join(this.directory, 'dry-run.yaml'),
+      later: path.join(this.directory, 'dry-run-new-namespaces.yaml'),
+    };
+    fs.writeFileSync(files.now, serializeManifests(now), { mode: 0o600 });
+    fs.writeFileSync(files.later, serializeManifests(later), { mode: 0o600 });
+    const server =
+      now.length === 0
+        ? { lines: [], changed: false, diff: '' }
+        : await dryRun(this.kubectl, files.now, this.request.forceConflicts);
+    const client = await this.kubectl.validateClientSide([files.later]);
+    const lines = [...server.lines, loc('DryRunNewNamespaces', absent.join(', '), later.length), ...client];
+    return { lines, changed: server.changed || later.length > 0, diff: server.diff };
   }
 
   async apply(file: string, workloads: readonly WorkloadBefore[]): Promise<void> {
@@ -245,6 +288,12 @@ class Deploy {
     const plan = planRollback(workloads);
     const leftCreated = plan.leftCreated.map(workloadLabel);
     for (const workload of leftCreated) host.log(loc('RollbackLeavesCreated', workload));
+    // A ConfigMap the new pods read, a Service they answer behind: as this run left them.
+    const others = this.rendered.manifests
+      .map(({ object }) => object)
+      .filter((object) => workloadKind(object) === undefined && object.kind !== 'Namespace')
+      .map(describeObject);
+    if (others.length > 0) host.log(loc('RollbackLeavesOthers', [...new Set(others)].join(', ')));
     if (plan.restore.length === 0) {
       host.log(loc('RollbackNothingChanged'));
       return { rolledBack: [], leftCreated };

@@ -168,9 +168,26 @@ export class Kubectl {
         const list = conflicts.map(({ manager, field }) => `${field} (owned by ${manager})`).join(', ');
         throw userError('ApplyConflict', list);
       }
+      // A Job's pod template cannot change; with `images` it changes on every deploy after the first.
+      const immutableJob = IMMUTABLE_JOB.exec(result.stderr)?.[1];
+      if (immutableJob !== undefined) throw userError('JobTemplateImmutable', immutableJob);
       throw new KubectlError('apply', result);
     }
     return result;
+  }
+
+  /**
+   * A client-side dry run (kubectl's own schema checks, nothing applied): for objects a server-side
+   * dry run cannot take, those of a namespace that does not exist yet. kubectl's `… created (dry run)` lines.
+   */
+  async validateClientSide(files: readonly string[]): Promise<string[]> {
+    const result = await this.executeRetrying([
+      'apply',
+      '--dry-run=client',
+      ...files.flatMap((file) => ['--filename', file]),
+    ]);
+    if (result.code !== 0) throw new KubectlError('apply --dry-run=client', result);
+    return nonEmptyLines(result.stdout);
   }
 
   /**
@@ -236,6 +253,29 @@ export class Kubectl {
       '--ignore-not-found',
       '--output=json',
     ]);
+    if (result.code !== 0) throw new KubectlError('get', result);
+    return objectsOf(result.stdout);
+  }
+
+  /** The named objects of one kind in one namespace, those that exist, in one process. */
+  async getNamed(
+    kind: string,
+    names: readonly string[],
+    namespace: string,
+    signal?: AbortSignal,
+  ): Promise<JsonObject[]> {
+    const result = await this.executeRetrying(
+      [
+        'get',
+        ...names.map((name) => `${kind.toLowerCase()}/${name}`),
+        '--namespace',
+        namespace,
+        '--ignore-not-found',
+        '--output=json',
+      ],
+      0,
+      () => (signal === undefined ? {} : { signal }),
+    );
     if (result.code !== 0) throw new KubectlError('get', result);
     return objectsOf(result.stdout);
   }
@@ -338,6 +378,9 @@ export class Kubectl {
     }
   }
 }
+
+/** The API server's refusal of a changed pod template in an existing Job. */
+const IMMUTABLE_JOB = /The Job "([^"]+)" is invalid: spec\.template: .*field is immutable/;
 
 /** A line of kubectl's own log (`E1201 05:00:00.123456   4242 memcache.go:287] …`), not its error. */
 const KLOG_LINE = /^[IWEF]\d{4} \d{2}:\d{2}:\d{2}/;

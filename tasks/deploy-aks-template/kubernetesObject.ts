@@ -43,3 +43,9 @@ export function describeObject(object: KubernetesObject): string {
   const { name, namespace } = object.metadata;
   return namespace === undefined ? `${object.kind} ${name}` : `${object.kind} ${namespace}/${name}`;
 }
+
+/** `metadata.name` of an object as kubectl printed it, undefined when it has none. */
+export function nameOf(object: JsonObject): string | undefined {
+  const metadata = object.metadata;
+  return isJsonObject(metadata) && typeof metadata.name === 'string' ? metadata.name : undefined;
+}

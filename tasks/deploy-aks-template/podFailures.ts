@@ -9,7 +9,8 @@ export const HOPELESS_WAITING_REASONS = [
   'CrashLoopBackOff',
 ] as const;
 
-export type PodFailureReason = (typeof HOPELESS_WAITING_REASONS)[number] | 'Unschedulable';
+/** `Failed`: a pod of a Job that failed for good, its container ended with an error. */
+export type PodFailureReason = (typeof HOPELESS_WAITING_REASONS)[number] | 'Unschedulable' | 'Failed';
 
 export interface PodFailure {
   readonly pod: string;
@@ -79,4 +80,55 @@ function isHopeless(reason: unknown): reason is (typeof HOPELESS_WAITING_REASONS
 
 function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
+}
+
+/**
+ * Why a Job failed for good (its `Failed` condition: BackoffLimitExceeded, DeadlineExceeded…), or
+ * undefined while it may still complete. A failed pod alone does not say: the Job retries it.
+ */
+export function jobFailure(job: unknown): { readonly reason: string; readonly message: string } | undefined {
+  if (!isJsonObject(job) || !isJsonObject(job.status) || !Array.isArray(job.status.conditions))
+    return undefined;
+  const conditions: unknown[] = job.status.conditions;
+  const failed = conditions
+    .filter(isJsonObject)
+    .find((condition) => condition.type === 'Failed' && condition.status === 'True');
+  if (failed === undefined) return undefined;
+  return { reason: text(failed.reason) || 'Failed', message: text(failed.message) };
+}
+
+/** Whether a pod ended in failure (phase Failed): for a Job, one of its tries. */
+export function hasFailed(pod: unknown): boolean {
+  return isJsonObject(pod) && isJsonObject(pod.status) && pod.status.phase === 'Failed';
+}
+
+/** The failed pod among a failed Job's, last created first, with the container that ended in error. */
+export function failedJobPod(pods: readonly JsonObject[], jobReason: string): PodFailure | undefined {
+  const failed = pods.filter(hasFailed).sort((a, b) => creationOf(b).localeCompare(creationOf(a)));
+  const pod = failed[0];
+  if (pod === undefined) return undefined;
+  const name = isJsonObject(pod.metadata) && typeof pod.metadata.name === 'string' ? pod.metadata.name : '';
+  const statuses =
+    isJsonObject(pod.status) && Array.isArray(pod.status.containerStatuses)
+      ? pod.status.containerStatuses
+      : [];
+  for (const containerStatus of statuses) {
+    if (!isJsonObject(containerStatus)) continue;
+    const terminated = stateOf(containerStatus.state, 'terminated');
+    if (terminated === undefined || terminated.exitCode === 0) continue;
+    const reason = typeof terminated.reason === 'string' ? `${terminated.reason}, ` : '';
+    return {
+      pod: name,
+      container: typeof containerStatus.name === 'string' ? containerStatus.name : undefined,
+      reason: 'Failed',
+      message: `${jobReason}; exit: ${reason}code ${String(terminated.exitCode)}`,
+    };
+  }
+  return { pod: name, container: undefined, reason: 'Failed', message: jobReason };
+}
+
+function creationOf(object: JsonObject): string {
+  return isJsonObject(object.metadata) && typeof object.metadata.creationTimestamp === 'string'
+    ? object.metadata.creationTimestamp
+    : '';
 }

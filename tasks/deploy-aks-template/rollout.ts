@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { userError } from './messages';
 import { KubectlError, type Kubectl } from './kubectl';
-import type { JsonObject } from './kubernetesObject';
-import { classifyPodFailure, type PodFailure } from './podFailures';
+import { nameOf, type JsonObject } from './kubernetesObject';
+import { classifyPodFailure, failedJobPod, hasFailed, jobFailure, type PodFailure } from './podFailures';
 import { groupBy } from '../common/collections';
 import { currentPodsOf } from './workloadPods';
 import type { Workload } from './workloads';
@@ -127,6 +127,34 @@ export async function waitForRollouts(
         const pod = firstPodFailure(pods.get(target) ?? []);
         if (pod !== undefined && !finished(target)) {
           fail({ workload: target.workload, pod, error: podFailureError(target.workload, pod) });
+          return;
+        }
+      }
+      // kubectl's wait for a Job's Complete never ends on a Job that failed: a failed pod of a Job
+      // is the moment to ask the Job whether it has given up.
+      const triedJobs = pending.filter(
+        (target) => target.workload.kind === 'Job' && (pods.get(target) ?? []).some(hasFailed),
+      );
+      if (triedJobs.length > 0) {
+        const jobs = await kubectl
+          .getNamed(
+            'Job',
+            triedJobs.map((target) => target.workload.name),
+            namespace,
+            stop.signal,
+          )
+          .catch(() => []);
+        for (const target of triedJobs) {
+          const job = jobs.find((object) => nameOf(object) === target.workload.name);
+          const failure = jobFailure(job);
+          if (failure === undefined || finished(target)) continue;
+          const pod = failedJobPod(pods.get(target) ?? [], failure.reason);
+          const why = failure.message === '' ? failure.reason : `${failure.reason}: ${failure.message}`;
+          fail({
+            workload: target.workload,
+            pod,
+            error: userError('JobFailed', workloadLabel(target.workload), why),
+          });
           return;
         }
       }

@@ -526,6 +526,7 @@ describe('DeployAksTemplate deploy flow (fake kubectl)', () => {
       'waits for the rollback',
     );
     assert.ok(recorded.logs.includes(message('RollbackLeavesCreated', `Deployment ${NS}/worker`)));
+    assert.ok(recorded.logs.includes(message('RollbackLeavesOthers', `Service ${NS}/web`)));
     assert.ok(recorded.logs.includes(message('RolledBack', WEB)));
     assert.deepEqual(recorded.warnings, []);
     assert.match(recorded.summaries[0] ?? '', /\*\*Rolled back:\*\* Deployment web-staging\/web/);

@@ -174,6 +174,23 @@ describe('Kubectl', () => {
       );
     });
 
+    it('explains a Job whose pod template the apply would change: it cannot, and what to do', async () => {
+      const stderr =
+        'The Job "migrate" is invalid: spec.template: Invalid value: core.PodTemplateSpec{...}: field is immutable';
+      const runner = new FakeRunner().answer({ code: 1, stderr });
+      await assertRejectsWithUserError(
+        () =>
+          runner.kubectl().apply(['r.yaml'], {
+            serverSide: true,
+            fieldManager: FIELD_MANAGER,
+            forceConflicts: false,
+            dryRun: undefined,
+          }),
+        'JobTemplateImmutable',
+        'migrate',
+      );
+    });
+
     it('fails with the first line kubectl wrote for any other error', async () => {
       const stderr =
         'Error from server (Forbidden): deployments.apps "web" is forbidden: User "ci" cannot patch\nmore';

@@ -122,4 +122,62 @@ describe('waitForRollouts', () => {
     assert.ok(stopped, 'the rollout wait was stopped');
     assert.ok(calls.includes('get ReplicaSet,Pod --namespace a --selector=app=web --output=json'));
   });
+
+  it('fails a Job that gave up as soon as a failed pod leads to its Failed condition, with that pod and its container', async () => {
+    const migrate = target('Job', 'migrate', 'a');
+    const failedPod = {
+      kind: 'Pod',
+      metadata: { name: 'migrate-x1', labels: { app: 'migrate' }, creationTimestamp: '2026-12-01T05:00:02Z' },
+      status: {
+        phase: 'Failed',
+        containerStatuses: [{ name: 'migrate', state: { terminated: { reason: 'Error', exitCode: 3 } } }],
+      },
+    };
+    let jobFailed = false;
+    const { kubectl, calls } = kubectlWith((args, options) => {
+      if (args[0] === 'get' && args[1] === 'Pod')
+        return Promise.resolve({ code: 0, stdout: JSON.stringify({ items: [failedPod] }), stderr: '' });
+      if (args[0] === 'get' && args[1] === 'job/migrate') {
+        // The first ask: the Job still retries; the second: it has given up.
+        const conditions = jobFailed
+          ? [
+              {
+                type: 'Failed',
+                status: 'True',
+                reason: 'BackoffLimitExceeded',
+                message: 'Job has reached the specified backoff limit',
+              },
+            ]
+          : [];
+        jobFailed = true;
+        return Promise.resolve({
+          code: 0,
+          stdout: JSON.stringify({ kind: 'Job', metadata: { name: 'migrate' }, status: { conditions } }),
+          stderr: '',
+        });
+      }
+      return hang(options);
+    });
+    const result = await waitForRollouts(kubectl, [migrate], {
+      timeoutSeconds: 600,
+      pollIntervalMs: 5,
+      now: Date.now,
+    });
+    assert.equal(result.failures.length, 1);
+    assert.equal(
+      result.failures[0]?.error.message,
+      message(
+        'JobFailed',
+        'Job a/migrate',
+        'BackoffLimitExceeded: Job has reached the specified backoff limit',
+      ),
+    );
+    assert.deepEqual(result.failures[0]?.pod, {
+      pod: 'migrate-x1',
+      container: 'migrate',
+      reason: 'Failed',
+      message: 'BackoffLimitExceeded; exit: Error, code 3',
+    });
+    assert.equal(calls.filter((call) => call.startsWith('get job/migrate')).length, 2);
+  });
 });

@@ -334,6 +334,41 @@ describe('DeployAksTemplate bundle against the sandbox (real kubectl, AKS and dl
     );
   });
 
+  it('fails as soon as a Job gives up, with the failed pod and its last log lines, not at rolloutTimeout', async function () {
+    staging.setImageBehaviour(`${WEB_REPOSITORY}:migrate-fails`, {
+      kind: 'crashLoopBackOff',
+      delayMs: 20,
+      logs: 'migrating\nmigration failed: table exists\n',
+    });
+    const template = `apiVersion: v1
+kind: Namespace
+metadata: { name: jobs }
+---
+apiVersion: batch/v1
+kind: Job
+metadata: { name: migrate, namespace: jobs }
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: migrate
+          image: ${WEB_REPOSITORY}:template
+`;
+
+    const run = await deploy({
+      namespace: 'jobs',
+      image: 'migrate-fails',
+      template,
+      inputs: { rolloutTimeout: '600' },
+    });
+
+    assertFailed(run, /^Job jobs\/migrate failed: BackoffLimitExceeded/);
+    assert.match(run.stdout, /Last 50 log lines of container migrate in pod migrate-\S+/);
+    assert.match(run.stdout, /migration failed: table exists/);
+  });
+
   it('rolls back to the previous image under its own field manager, and the next normal deploy succeeds', async function () {
     staging.setImageBehaviour(`${WEB_REPOSITORY}:broken`, { kind: 'imagePullBackOff' });
     assertSucceeded(await deploy({ namespace: 'undo', image: '1.0.0' }));
@@ -344,7 +379,10 @@ describe('DeployAksTemplate bundle against the sandbox (real kubectl, AKS and dl
     );
 
     assertFailed(failed, /ImagePullBackOff|ErrImagePull/);
-    assert.match(failed.stdout, /Rolled back Deployment undo\/web: the previous version is serving again\./);
+    assert.match(
+      failed.stdout,
+      /Rolled back Deployment undo\/web: its pods run the pod template from before this run again\./,
+    );
     assert.equal(
       containerImage(staging.store.getByKind('Deployment', 'undo', 'web')),
       `${WEB_REPOSITORY}:1.0.0`,
@@ -393,6 +431,26 @@ describe('DeployAksTemplate bundle against the sandbox (real kubectl, AKS and dl
     assert.deepEqual(staging.store.getByKind('Deployment', 'preview', 'web'), before);
     const writes = requests.filter((r) => MUTATING.has(r.method));
     assert.ok(writes.length > 0, 'the dry run reached the API server');
+    assert.deepEqual(
+      writes.filter((r) => !new URLSearchParams(r.query).getAll('dryRun').includes('All')),
+      [],
+      'every write is a server-side dry run',
+    );
+  });
+
+  it('dry runs a first deploy into a namespace the template defines, creating nothing', async function () {
+    const { value: run, requests } = await requestsDuring(staging, () =>
+      deploy({ namespace: 'firstpreview', image: '1.0.0', inputs: { dryRun: 'true' } }),
+    );
+
+    assertSucceeded(run);
+    assert.match(
+      run.stdout,
+      /Namespace\(s\) firstpreview do not exist yet, and a dry run creates none: their 3 object\(s\)/,
+    );
+    assert.match(run.stdout, /deployment\.apps\/web created \(dry run\)/);
+    assert.equal(staging.store.getByKind('Namespace', undefined, 'firstpreview'), undefined);
+    const writes = requests.filter((r) => MUTATING.has(r.method));
     assert.deepEqual(
       writes.filter((r) => !new URLSearchParams(r.query).getAll('dryRun').includes('All')),
       [],
