@@ -18,7 +18,9 @@ import {
  *   token) and `serviceAccountCertificate` (base64 of the CA's PEM). For an Azure Subscription
  *   connection Azure DevOps creates a service account when the connection is saved and keeps its
  *   token here; the connection carries no Azure credential of its own to call ARM with.
- * Data parameters `acceptUntrustedCerts` and `namespace` are honoured as the Kubernetes tasks do.
+ * Data parameter `acceptUntrustedCerts` is honoured as the Kubernetes tasks do; `namespace` becomes the
+ * context's namespace, which no command of ours relies on: DeployAksTemplate places every object by its
+ * `namespace` input (DESIGN.md), and RunAcceptanceTests' `kubernetesService` names its namespace.
  */
 export function serviceConnectionKubeconfig(endpointId: string, authorizationType: string): Kubeconfig {
   const source: KubeconfigSource = { input: 'kubernetesServiceConnection', value: endpointId };
