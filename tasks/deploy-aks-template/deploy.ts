@@ -32,6 +32,7 @@ import {
 } from './outputs';
 import { renderManifests, serializeManifests, type RenderedManifests } from './render';
 import { secretObjectValues, writeRenderedFiles } from './renderedFile';
+import { addressKey, addressOf } from './lookup';
 import { planRollback } from './rollback';
 import { waitForRollouts, workloadLabel, type RolloutResult, type RolloutTarget } from './rollout';
 import { renderSummary, type DeployReport, type ObjectResult } from './summary';
@@ -139,21 +140,21 @@ class Deploy {
   ) {}
 
   async dryRun(file: string): Promise<void> {
-    const result = await this.dryRunSplitByNamespace(file);
+    const { clientChecked, ...result } = await this.dryRunSplitByNamespace(file);
     for (const line of result.lines) this.host.log(line);
     this.host.log(`##[group]${loc('DryRunDiff')}`);
     this.host.log(result.changed ? result.diff.replace(/\r?\n$/, '') : loc('DryRunNoDifferences'));
     this.host.log('##[endgroup]');
-    this.host.log(loc('DryRunDone', this.rendered.manifests.length));
+    this.host.log(loc('DryRunDone', this.rendered.manifests.length - clientChecked.length));
     this.host.setOutput('deployedImages', '');
     this.host.setOutput('serviceEndpoints', '');
     this.publish({
       ...this.emptyReport(),
       dryRun: true,
       differences: result.changed,
-      objects: this.rendered.manifests.map(({ object }) => ({
-        object: describeObject(object),
-        result: 'validated',
+      objects: this.rendered.manifests.map((manifest) => ({
+        object: describeObject(manifest.object),
+        result: clientChecked.includes(manifest) ? 'checked by kubectl' : 'validated',
       })),
     });
   }
@@ -163,7 +164,9 @@ class Deploy {
    * creates none: the objects of the template's namespaces that do not exist yet are checked by
    * kubectl alone (a client-side dry run), everything else by the API server.
    */
-  private async dryRunSplitByNamespace(file: string): Promise<DryRunResult> {
+  private async dryRunSplitByNamespace(
+    file: string,
+  ): Promise<DryRunResult & { readonly clientChecked: readonly Manifest[] }> {
     const { defined } = this.rendered.namespaces;
     const existing =
       defined.length === 0 ? [] : (await this.kubectl.getNamed('Namespace', defined, 'default')).map(nameOf);
@@ -171,7 +174,8 @@ class Deploy {
     const inAbsent = ({ object }: Manifest): boolean =>
       object.kind !== 'Namespace' && absent.includes(object.metadata.namespace ?? '');
     const later = this.rendered.manifests.filter(inAbsent);
-    if (later.length === 0) return dryRun(this.kubectl, file, this.request.forceConflicts);
+    if (later.length === 0)
+      return { ...(await dryRun(this.kubectl, file, this.request.forceConflicts)), clientChecked: [] };
     const now = this.rendered.manifests.filter((manifest) => !inAbsent(manifest));
     const files = {
       now: path.join(this.directory, 'dry-run.yaml'),
@@ -185,7 +189,7 @@ class Deploy {
         : await dryRun(this.kubectl, files.now, this.request.forceConflicts);
     const client = await this.kubectl.validateClientSide([files.later]);
     const lines = [...server.lines, loc('DryRunNewNamespaces', absent.join(', '), later.length), ...client];
-    return { lines, changed: server.changed || later.length > 0, diff: server.diff };
+    return { lines, changed: server.changed || later.length > 0, diff: server.diff, clientChecked: later };
   }
 
   async apply(file: string, workloads: readonly WorkloadBefore[]): Promise<void> {
@@ -242,7 +246,7 @@ class Deploy {
       podReader.discardHeld();
       await Promise.all(imageReads.values());
       const rollback = request.rollbackOnFailure
-        ? await this.rollBack(applied.workloads)
+        ? await this.rollBack(applied.workloads, applied.objects)
         : { rolledBack: [], leftCreated: [] };
       this.publish({
         ...this.emptyReport(),
@@ -283,15 +287,22 @@ class Deploy {
    */
   private async rollBack(
     workloads: readonly AppliedWorkload[],
+    /** What the apply returned, by address: empty when it failed. */
+    appliedObjects: ReadonlyMap<string, JsonObject>,
   ): Promise<{ rolledBack: string[]; leftCreated: string[] }> {
     const { host, kubectl } = this;
     const plan = planRollback(workloads);
     const leftCreated = plan.leftCreated.map(workloadLabel);
     for (const workload of leftCreated) host.log(loc('RollbackLeavesCreated', workload));
-    // A ConfigMap the new pods read, a Service they answer behind: as this run left them.
+    // A ConfigMap the new pods read, a Service they answer behind: as this run applied them (an apply
+    // that failed returned nothing, and may have applied some of them: it is not known which).
     const others = this.rendered.manifests
       .map(({ object }) => object)
       .filter((object) => workloadKind(object) === undefined && object.kind !== 'Namespace')
+      .filter((object) => {
+        const address = addressOf(object);
+        return address !== undefined && appliedObjects.has(addressKey(address));
+      })
       .map(describeObject);
     if (others.length > 0) host.log(loc('RollbackLeavesOthers', [...new Set(others)].join(', ')));
     if (plan.restore.length === 0) {

@@ -380,7 +380,7 @@ export class Kubectl {
 }
 
 /** The API server's refusal of a changed pod template in an existing Job. */
-const IMMUTABLE_JOB = /The Job "([^"]+)" is invalid: spec\.template: .*field is immutable/;
+const IMMUTABLE_JOB = /(?:The Job|Job\.batch) "([^"]+)" is invalid: spec\.template: .*field is immutable/;
 
 /** A line of kubectl's own log (`E1201 05:00:00.123456   4242 memcache.go:287] …`), not its error. */
 const KLOG_LINE = /^[IWEF]\d{4} \d{2}:\d{2}:\d{2}/;

@@ -98,7 +98,7 @@ export function jobFailure(job: unknown): { readonly reason: string; readonly me
 }
 
 /** Whether a pod ended in failure (phase Failed): for a Job, one of its tries. */
-export function hasFailed(pod: unknown): boolean {
+function hasFailed(pod: unknown): boolean {
   return isJsonObject(pod) && isJsonObject(pod.status) && pod.status.phase === 'Failed';
 }
 

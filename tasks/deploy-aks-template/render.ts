@@ -6,6 +6,7 @@ import {
   visit,
   type Document,
   type DocumentOptions,
+  type ScalarTag,
   type SchemaOptions,
 } from 'yaml';
 import { userError } from './messages';
@@ -18,35 +19,64 @@ import type { TemplateFile } from './templates';
 import { replaceTokens } from './tokens';
 
 /**
- * kubectl reads YAML as go-yaml v2 does: YAML 1.1 scalars (`on` and `yes` are booleans, `0644` is
- * octal), except that timestamps stay strings, there are no base-60 numbers, and a float has a digit
- * in its mantissa (`e1`, `E5`, `.` and `-.` are strings, where `yaml`'s 1.1 schema reads NaN). We
- * read and write with the same rules, so that a value means in the cluster what it meant in the
- * template, and a string such as "on" or "0644" is written back quoted.
+ * kubectl reads YAML as go-yaml v2 does: YAML 1.1 booleans (`on`, `yes`), timestamps kept as strings,
+ * no base-60 numbers, and numbers as goYamlNumber says. We read and write with the same rules, so
+ * that a value means in the cluster what it meant in the template, and a string that kubectl would
+ * read as a number ("0644", "1e3", "0o17") is written back quoted.
  */
 const KUBECTL_YAML: DocumentOptions & SchemaOptions = {
   version: '1.1',
-  customTags: (tags) =>
-    tags
-      .filter(
-        (tag) =>
-          !(typeof tag === 'object' && (tag.tag === 'tag:yaml.org,2002:timestamp' || tag.format === 'TIME')),
-      )
-      .map((tag) => {
-        if (typeof tag !== 'object' || tag.collection !== undefined) return tag;
-        if (tag.tag !== FLOAT_TAG || tag.test?.test('.nan') === true) return tag;
-        return { ...tag, test: tag.format === 'EXP' ? GO_YAML_EXPONENT_FLOAT : GO_YAML_FLOAT };
-      }),
+  customTags: (tags) => {
+    const kept = tags.filter(
+      (tag) =>
+        !(
+          typeof tag === 'object' &&
+          (tag.tag === 'tag:yaml.org,2002:timestamp' ||
+            tag.tag === INT_TAG ||
+            (tag.tag === FLOAT_TAG && tag.test?.test('.nan') !== true))
+        ),
+    );
+    const scalarTag = (tag: string): ScalarTag | undefined =>
+      tags.find(
+        (candidate): candidate is ScalarTag =>
+          typeof candidate === 'object' &&
+          candidate.collection === undefined &&
+          candidate.tag === tag &&
+          candidate.format === undefined,
+      );
+    const int = scalarTag(INT_TAG);
+    const float = scalarTag(FLOAT_TAG);
+    if (int === undefined || float === undefined) return tags;
+    return [
+      ...kept,
+      { ...int, test: GO_YAML_INT, resolve: (text: string) => goYamlInt(text) },
+      { ...float, test: GO_YAML_FLOAT, resolve: (text: string) => Number(text.replace(/_/g, '')) },
+    ];
+  },
 };
 
+const INT_TAG = 'tag:yaml.org,2002:int';
 const FLOAT_TAG = 'tag:yaml.org,2002:float';
-// go-yaml v2 tells a scalar's type by its first character. A sign or a digit: the text without its
-// `_`s must match `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`. A `.`: Go's ParseFloat,
-// which allows no `_`. Anything else (`e1`, `_1.5`) is a string.
-const MANTISSA =
-  '(?:[-+](?:\\.[0-9_]*[0-9][0-9_]*|[0-9][0-9_]*(?:\\.[0-9_]*)?)|[0-9][0-9_]*(?:\\.[0-9_]*)?|\\.[0-9]+)';
-const GO_YAML_FLOAT = new RegExp(`^(?=.*\\.)${MANTISSA}$`);
-const GO_YAML_EXPONENT_FLOAT = new RegExp(`^${MANTISSA}[eE][-+]?[0-9]+$`);
+
+// go-yaml v2 tells a plain scalar's type by its first character (resolve.go). A sign or a digit: the
+// text without its `_`s is an int when Go's ParseInt(text, 0) takes it (0x, 0o, 0b, 0-octal,
+// decimal), else a float when it matches `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
+// A `.`: a float when Go's ParseFloat takes it, `_` only between digits. Anything else (`e1`, `_1`,
+// `._5`) is a string. The expressions below are those, with the `_`s left in.
+const GO_YAML_INT =
+  /^(?=[-+0-9])[-+]?_*(?:0_*[xX][0-9a-fA-F_]*[0-9a-fA-F][0-9a-fA-F_]*|0_*[bB][01_]*[01][01_]*|0_*[oO][0-7_]*[0-7][0-7_]*|0[0-7_]*|[1-9][0-9_]*)$/;
+const GO_YAML_FLOAT =
+  /^(?:(?=[-+0-9])[-+]?_*(?:\._*[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE]_*[-+]?_*[0-9][0-9_]*)?|\.[0-9](?:_?[0-9])*(?:[eE][-+]?[0-9](?:_?[0-9])*)?)$/;
+
+/** The value of a scalar GO_YAML_INT matched, as Go's ParseInt with base 0 reads it. */
+function goYamlInt(text: string): number {
+  const plain = text.replace(/_/g, '');
+  const sign = plain.startsWith('-') ? -1 : 1;
+  const digits = plain.replace(/^[-+]/, '');
+  const radix = /^0[xX]/.test(digits) ? 16 : /^0[bB]/.test(digits) ? 2 : /^0[oO]?[0-7]/.test(digits) ? 8 : 10;
+  const body = radix === 10 ? digits : digits.replace(/^0[xXbBoO]?/, '');
+  return sign * (body === '' ? 0 : parseInt(body, radix));
+}
 
 /** Aliases beyond this many in one document are refused, so a "billion laughs" file cannot hang the agent. */
 const MAX_ALIAS_COUNT = 100;

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { userError } from './messages';
 import { KubectlError, type Kubectl } from './kubectl';
 import { nameOf, type JsonObject } from './kubernetesObject';
-import { classifyPodFailure, failedJobPod, hasFailed, jobFailure, type PodFailure } from './podFailures';
+import { classifyPodFailure, failedJobPod, jobFailure, type PodFailure } from './podFailures';
 import { groupBy } from '../common/collections';
 import { currentPodsOf } from './workloadPods';
 import type { Workload } from './workloads';
@@ -119,10 +119,24 @@ export async function waitForRollouts(
       const pending = group.filter((target) => !finished(target));
       if (pending.length === 0) return;
       // A pod list that fails (a slow API server) is not a rollout failure: the next poll, or the
-      // rollout status, tells.
-      const pods = await currentPodsOf(kubectl, namespace, pending, stop.signal).catch(
-        () => new Map<RolloutTarget, JsonObject[]>(),
-      );
+      // rollout status, tells. kubectl's wait for a Job's Complete never ends on a Job that failed
+      // (its backoff limit, its deadline), so pending Jobs are read alongside their pods.
+      const pendingJobs = pending.filter((target) => target.workload.kind === 'Job');
+      const [pods, jobs] = await Promise.all([
+        currentPodsOf(kubectl, namespace, pending, stop.signal).catch(
+          () => new Map<RolloutTarget, JsonObject[]>(),
+        ),
+        pendingJobs.length === 0
+          ? Promise.resolve([])
+          : kubectl
+              .getNamed(
+                'Job',
+                pendingJobs.map((target) => target.workload.name),
+                namespace,
+                stop.signal,
+              )
+              .catch(() => []),
+      ]);
       for (const target of pending) {
         const pod = firstPodFailure(pods.get(target) ?? []);
         if (pod !== undefined && !finished(target)) {
@@ -130,33 +144,17 @@ export async function waitForRollouts(
           return;
         }
       }
-      // kubectl's wait for a Job's Complete never ends on a Job that failed: a failed pod of a Job
-      // is the moment to ask the Job whether it has given up.
-      const triedJobs = pending.filter(
-        (target) => target.workload.kind === 'Job' && (pods.get(target) ?? []).some(hasFailed),
-      );
-      if (triedJobs.length > 0) {
-        const jobs = await kubectl
-          .getNamed(
-            'Job',
-            triedJobs.map((target) => target.workload.name),
-            namespace,
-            stop.signal,
-          )
-          .catch(() => []);
-        for (const target of triedJobs) {
-          const job = jobs.find((object) => nameOf(object) === target.workload.name);
-          const failure = jobFailure(job);
-          if (failure === undefined || finished(target)) continue;
-          const pod = failedJobPod(pods.get(target) ?? [], failure.reason);
-          const why = failure.message === '' ? failure.reason : `${failure.reason}: ${failure.message}`;
-          fail({
-            workload: target.workload,
-            pod,
-            error: userError('JobFailed', workloadLabel(target.workload), why),
-          });
-          return;
-        }
+      for (const target of pendingJobs) {
+        const failure = jobFailure(jobs.find((job) => nameOf(job) === target.workload.name));
+        if (failure === undefined || finished(target)) continue;
+        const pod = failedJobPod(pods.get(target) ?? [], failure.reason);
+        const why = failure.message === '' ? failure.reason : `${failure.reason}: ${failure.message}`;
+        fail({
+          workload: target.workload,
+          pod,
+          error: userError('JobFailed', workloadLabel(target.workload), why),
+        });
+        return;
       }
       await delay(options.pollIntervalMs, undefined, { signal: stop.signal }).catch(() => undefined);
     }

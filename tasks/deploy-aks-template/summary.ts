@@ -1,7 +1,8 @@
 import type { DeployedImage } from './outputs';
 import { workloadLabel } from './rollout';
 
-export type ObjectResult = 'created' | 'changed' | 'unchanged' | 'applied' | 'validated';
+export type ObjectResult =
+  'created' | 'changed' | 'unchanged' | 'applied' | 'validated' | 'checked by kubectl';
 
 /** What a deploy did, for the run's summary. */
 export interface DeployReport {

@@ -175,20 +175,24 @@ describe('Kubectl', () => {
     });
 
     it('explains a Job whose pod template the apply would change: it cannot, and what to do', async () => {
-      const stderr =
+      const alone =
         'The Job "migrate" is invalid: spec.template: Invalid value: core.PodTemplateSpec{...}: field is immutable';
-      const runner = new FakeRunner().answer({ code: 1, stderr });
-      await assertRejectsWithUserError(
-        () =>
-          runner.kubectl().apply(['r.yaml'], {
-            serverSide: true,
-            fieldManager: FIELD_MANAGER,
-            forceConflicts: false,
-            dryRun: undefined,
-          }),
-        'JobTemplateImmutable',
-        'migrate',
-      );
+      // kubectl's form when another object of the apply failed too.
+      const withOthers =
+        'Error from server (Invalid): Job.batch "migrate" is invalid: spec.template: Invalid value: core.PodTemplateSpec{...}: field is immutable\n' +
+        'Error from server (Invalid): ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value';
+      for (const stderr of [alone, withOthers])
+        await assertRejectsWithUserError(
+          () =>
+            new FakeRunner().answer({ code: 1, stderr }).kubectl().apply(['r.yaml'], {
+              serverSide: true,
+              fieldManager: FIELD_MANAGER,
+              forceConflicts: false,
+              dryRun: undefined,
+            }),
+          'JobTemplateImmutable',
+          'migrate',
+        );
     });
 
     it('fails with the first line kubectl wrote for any other error', async () => {

@@ -63,32 +63,87 @@ describe('parseManifests', () => {
     assert.deepEqual(manifest?.object.data, { true: true, mode: 420, day: '2024-01-31', time: '1:20' });
   });
 
-  it('reads a float only with a digit in its mantissa, as go-yaml does: e1, E5, . and -. are text', () => {
-    const [manifest] = parseManifests(
-      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: e1}\ndata: {a: e1, b: E5, c: ., d: -., e: 1.5, f: -.5, g: 1e3, h: 2.5E-1, i: .nan, j: 1_000.5, k: ._5, l: .5_, m: -._5, p: .5e-3}\n',
-      'f.yaml',
-    );
-    assert.equal(manifest?.object.metadata?.name, 'e1');
-    const data = manifest?.object.data as Record<string, unknown>;
-    assert.deepEqual(
-      { ...data, i: String(data['i']) },
-      {
-        a: 'e1',
-        b: 'E5',
-        c: '.',
-        d: '-.',
-        e: 1.5,
-        f: -0.5,
-        g: 1000,
-        h: 0.25,
-        i: 'NaN',
-        j: 1000.5,
-        k: '._5',
-        l: '.5_',
-        m: -0.5,
-        p: 0.0005,
-      },
-    );
+  // What kubectl 1.32.4 read each plain scalar as (`kubectl create --dry-run=client -o json` of a
+  // ConfigMap holding them, against the sandbox): go-yaml v2's resolve, which `yaml`'s 1.1 schema
+  // does not follow for numbers (it read `e1` as NaN and `0o17` as a string).
+  const KUBECTL_READS: readonly [string, unknown][] = [
+    ['e1', 'e1'],
+    ['E5', 'E5'],
+    ['.', '.'],
+    ['-.', '-.'],
+    ['1.5', 1.5],
+    ['-.5', -0.5],
+    ['1e3', 1000],
+    ['2.5E-1', 0.25],
+    ['1_000.5', 1000.5],
+    ['._5', '._5'],
+    ['.5_', '.5_'],
+    ['-._5', -0.5],
+    ['.5e-3', 0.0005],
+    ['.5_0', 0.5],
+    ['.1_2_3', 0.123],
+    ['1e_3', 1000],
+    ['-_1', -1],
+    ['+_1', 1],
+    ['0o17', 15],
+    ['0x1F', 31],
+    ['+0x1F', 31],
+    ['0b101', 5],
+    ['0644', 420],
+    ['08', 8],
+    ['09.5', 9.5],
+    ['1_', 1],
+    ['1.', 1],
+    ['+.5', 0.5],
+    ['-1.5E+3', -1500],
+    ['1e', '1e'],
+    ['.e1', '.e1'],
+    ['_1', '_1'],
+    ['0_x1F', 31],
+    ['1__0', 10],
+    ['0', 0],
+    ['-0', 0],
+    ['00', 0],
+    ['0.0', 0],
+    ['1e1_0', 10000000000],
+    ['.5e1_0', 5000000000],
+    ['.5e_1', '.5e_1'],
+    ['123456789012', 123456789012],
+    ['1:20', '1:20'],
+    ['2024-01-31', '2024-01-31'],
+    ['0x', '0x'],
+    ['0b', '0b'],
+    ['0o', '0o'],
+    ['+', '+'],
+    ['1_e3', 1000],
+    ['1_.5', 1.5],
+    ['1._5', 1.5],
+    ['yes', true],
+    ['on', true],
+    ['n', false],
+    ['~', null],
+    ['null', null],
+    ['0777_7', 4095],
+    ['0xG', '0xG'],
+    ['1.2.3', '1.2.3'],
+  ];
+
+  it('reads every plain scalar as kubectl does', () => {
+    const text =
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: scalars}\ndata:\n' +
+      KUBECTL_READS.map(([plain], index) => `  k${index}: ${plain}\n`).join('');
+    const data = parseManifests(text, 's.yaml')[0]?.object.data as Record<string, unknown>;
+    for (const [index, [plain, kubectl]] of KUBECTL_READS.entries())
+      assert.deepEqual(JSON.parse(JSON.stringify(data[`k${index}`])), kubectl, plain);
+  });
+
+  it('writes back quoted every string kubectl would read as something else', () => {
+    const text =
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: strings}\ndata:\n' +
+      KUBECTL_READS.map(([plain], index) => `  k${index}: ${JSON.stringify(plain)}\n`).join('');
+    const written = serializeManifests(parseManifests(text, 's.yaml'));
+    const reread = parseManifests(written, 'w.yaml')[0]?.object.data as Record<string, unknown>;
+    for (const [index, [plain]] of KUBECTL_READS.entries()) assert.equal(reread[`k${index}`], plain, plain);
   });
 
   it('fails naming the file and line of invalid YAML', () => {

@@ -43,6 +43,15 @@ const done = (): Promise<KubectlResult> => Promise.resolve({ code: 0, stdout: ''
 const emptyList = (): Promise<KubectlResult> =>
   Promise.resolve({ code: 0, stdout: '{"items":[]}', stderr: '' });
 
+/** `kubectl get job/<name> -o json` of a Job with these conditions. */
+function jobAnswer(name: string, conditions: readonly object[]): Promise<KubectlResult> {
+  return Promise.resolve({
+    code: 0,
+    stdout: JSON.stringify({ kind: 'Job', metadata: { name }, status: { conditions } }),
+    stderr: '',
+  });
+}
+
 function hang(options: KubectlRunOptions): Promise<KubectlResult> {
   return new Promise((_resolve, reject) =>
     options.signal?.addEventListener('abort', () => reject(new KubectlAbortedError())),
@@ -150,11 +159,7 @@ describe('waitForRollouts', () => {
             ]
           : [];
         jobFailed = true;
-        return Promise.resolve({
-          code: 0,
-          stdout: JSON.stringify({ kind: 'Job', metadata: { name: 'migrate' }, status: { conditions } }),
-          stderr: '',
-        });
+        return jobAnswer('migrate', conditions);
       }
       return hang(options);
     });
@@ -179,5 +184,36 @@ describe('waitForRollouts', () => {
       message: 'BackoffLimitExceeded; exit: Error, code 3',
     });
     assert.equal(calls.filter((call) => call.startsWith('get job/migrate')).length, 2);
+  });
+
+  it('fails a Job that ran out of time even when its pods are gone', async () => {
+    const migrate = target('Job', 'migrate', 'a');
+    const { kubectl } = kubectlWith((args, options) => {
+      if (args[0] === 'get' && args[1] === 'Pod') return emptyList();
+      if (args[0] === 'get' && args[1] === 'job/migrate')
+        return jobAnswer('migrate', [
+          {
+            type: 'Failed',
+            status: 'True',
+            reason: 'DeadlineExceeded',
+            message: 'Job was active longer than specified deadline',
+          },
+        ]);
+      return hang(options);
+    });
+    const result = await waitForRollouts(kubectl, [migrate], {
+      timeoutSeconds: 600,
+      pollIntervalMs: 5,
+      now: Date.now,
+    });
+    assert.equal(
+      result.failures[0]?.error.message,
+      message(
+        'JobFailed',
+        'Job a/migrate',
+        'DeadlineExceeded: Job was active longer than specified deadline',
+      ),
+    );
+    assert.equal(result.failures[0]?.pod, undefined);
   });
 });
