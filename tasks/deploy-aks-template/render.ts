@@ -64,9 +64,9 @@ const FLOAT_TAG = 'tag:yaml.org,2002:float';
 // A `.`: a float when Go's ParseFloat takes it, `_` only between digits. Anything else (`e1`, `_1`,
 // `._5`) is a string. The expressions below are those, with the `_`s left in.
 const GO_YAML_INT =
-  /^(?=[-+0-9])[-+]?_*(?:0_*[xX][0-9a-fA-F_]*[0-9a-fA-F][0-9a-fA-F_]*|0_*[bB][01_]*[01][01_]*|0_*[oO][0-7_]*[0-7][0-7_]*|0[0-7_]*|[1-9][0-9_]*)$/;
+  /^(?=[-+0-9])[-+]?_*(?:0_*[xX]_*[0-9a-fA-F][0-9a-fA-F_]*|0_*[bB]_*[01][01_]*|0_*[oO]_*[0-7][0-7_]*|0[0-7_]*|[1-9][0-9_]*)$/;
 const GO_YAML_FLOAT =
-  /^(?:(?=[-+0-9])[-+]?_*(?:\._*[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE]_*[-+]?_*[0-9][0-9_]*)?|\.[0-9](?:_?[0-9])*(?:[eE][-+]?[0-9](?:_?[0-9])*)?)$/;
+  /^(?:(?=[-+0-9])[-+]?_*(?:\._*[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE](?:_*[-+])?_*[0-9][0-9_]*)?|\.[0-9](?:_?[0-9])*(?:[eE][-+]?[0-9](?:_?[0-9])*)?)$/;
 
 /** The value of a scalar GO_YAML_INT matched, as Go's ParseInt with base 0 reads it. */
 function goYamlInt(text: string): number {
