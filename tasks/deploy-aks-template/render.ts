@@ -50,7 +50,7 @@ const KUBECTL_YAML: DocumentOptions & SchemaOptions = {
     return [
       ...kept,
       { ...int, test: GO_YAML_INT, resolve: (text: string) => goYamlInt(text) },
-      { ...float, test: GO_YAML_FLOAT, resolve: (text: string) => Number(text.replace(/_/g, '')) },
+      { ...float, test: GO_YAML_FLOAT, resolve: (text: string) => goYamlFloat(text) },
     ];
   },
 };
@@ -68,15 +68,31 @@ const GO_YAML_INT =
 const GO_YAML_FLOAT =
   /^(?:(?=[-+0-9])[-+]?_*(?:\._*[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE](?:_*[-+])?_*[0-9][0-9_]*)?|\.[0-9](?:_?[0-9])*(?:[eE][-+]?[0-9](?:_?[0-9])*)?)$/;
 
-/** The value of a scalar GO_YAML_INT matched, as Go's ParseInt with base 0 reads it. */
-function goYamlInt(text: string): number {
+/**
+ * The value of a scalar GO_YAML_INT matched, as Go's ParseInt (or ParseUint) with base 0 reads it. One
+ * they refuse as out of 64-bit range is a float when it is decimal (go-yaml's float pattern takes it)
+ * and stays text with a 0x, 0o or 0b prefix or a leading 0.
+ */
+function goYamlInt(text: string): number | string {
   const plain = text.replace(/_/g, '');
-  const sign = plain.startsWith('-') ? -1 : 1;
+  const negative = plain.startsWith('-');
   const digits = plain.replace(/^[-+]/, '');
-  const radix = /^0[xX]/.test(digits) ? 16 : /^0[bB]/.test(digits) ? 2 : /^0[oO]?[0-7]/.test(digits) ? 8 : 10;
-  const body = radix === 10 ? digits : digits.replace(/^0[xXbBoO]?/, '');
-  return sign * (body === '' ? 0 : parseInt(body, radix));
+  const prefixed = /^0[xXbBoO]/.test(digits) ? `0${digits[1]?.toLowerCase()}${digits.slice(2)}` : undefined;
+  const octal = prefixed === undefined && /^0[0-7]/.test(digits) ? `0o${digits.slice(1)}` : undefined;
+  const magnitude = BigInt(prefixed ?? octal ?? digits);
+  const value = negative ? -magnitude : magnitude;
+  if (value >= INT64_MIN && value <= UINT64_MAX) return Number(value);
+  return prefixed === undefined && octal === undefined ? Number(plain) : text;
 }
+
+/** A float GO_YAML_FLOAT matched; one beyond float64's range stays text, as Go's ParseFloat refuses it. */
+function goYamlFloat(text: string): number | string {
+  const value = Number(text.replace(/_/g, ''));
+  return Number.isFinite(value) ? value : text;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
 
 /** Aliases beyond this many in one document are refused, so a "billion laughs" file cannot hang the agent. */
 const MAX_ALIAS_COUNT = 100;
