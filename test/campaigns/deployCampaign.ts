@@ -17,17 +17,14 @@ import {
   reportOf,
   type Judgement,
   type RunExpectation,
+  type SeededCampaignOptions,
 } from './judgeRun';
 import type { RunReport } from './keyVaultCampaign';
 
 export type { RunReport };
 
-export interface DeployCampaignOptions {
-  readonly seeds: readonly number[];
-  /** Chance that an API server request meets a fault, spread over the kinds of fault. */
-  readonly faultRate: number;
-  readonly onRun?: (report: RunReport) => void;
-}
+/** The faults are the API server's. */
+export type DeployCampaignOptions = SeededCampaignOptions;
 
 const REPOSITORY = 'contosononprod.azurecr.io/campaign';
 const NAMES = ['api', 'web', 'worker'];

@@ -3,6 +3,14 @@ import type { FaultKind, InjectedFault } from '../../sandbox/faults';
 import type { RunReport } from './keyVaultCampaign';
 import { findLeaks } from '../support/leaks';
 
+/** What every seeded campaign is given: which seeds, how often a request meets a fault, a report per run. */
+export interface SeededCampaignOptions {
+  readonly seeds: readonly number[];
+  /** Chance that a request meets a fault, spread over the kinds of fault. */
+  readonly faultRate: number;
+  readonly onRun?: (report: RunReport) => void;
+}
+
 /** What a campaign expects of one run: success, or a failure whose message matches. */
 export type RunExpectation =
   { readonly kind: 'succeed' } | { readonly kind: 'fail'; readonly message: RegExp };

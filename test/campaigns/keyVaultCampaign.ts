@@ -17,18 +17,14 @@ import {
   type Sandbox,
   type SandboxBase,
 } from '../../sandbox';
-import { findingsOfAnyRun, judgeFailure, type Judgement } from './judgeRun';
+import { findingsOfAnyRun, judgeFailure, type Judgement, type SeededCampaignOptions } from './judgeRun';
 
 const CONNECTION = '0c4a1f0e-7d2b-4c4e-9f1a-3b5d7e9f1a2c';
 const PRINCIPAL = { clientId: 'c0ffee00-0000-4000-8000-00000000ca11', secret: 'campaign-Secret~42' };
 
-export interface CampaignOptions {
-  readonly seeds: readonly number[];
+export interface CampaignOptions extends SeededCampaignOptions {
   /** Largest vault drawn; the size is uniform in 0..maxSecrets. */
   readonly maxSecrets: number;
-  /** Chance that a request meets a fault, spread over the kinds of fault. */
-  readonly faultRate: number;
-  readonly onRun?: (report: RunReport) => void;
   /** A staged extension other than dist/extension (a variant bundle, e.g. with retries off). */
   readonly extensionDir?: string;
 }

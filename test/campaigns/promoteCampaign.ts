@@ -21,16 +21,14 @@ import {
   reportOf,
   type Judgement,
   type RunExpectation,
+  type SeededCampaignOptions,
 } from './judgeRun';
 import type { RunReport } from './keyVaultCampaign';
 
 export type { RunReport };
 
-export interface PromoteCampaignOptions {
-  readonly seeds: readonly number[];
-  /** Chance that a registry request meets a transient fault, spread over the kinds of fault. */
-  readonly faultRate: number;
-  readonly onRun?: (report: RunReport) => void;
+/** The faults are the registries' (transient ones). */
+export interface PromoteCampaignOptions extends SeededCampaignOptions {
   /** A staged extension other than dist/extension (a variant bundle, e.g. with retries off). */
   readonly extensionDir?: string;
 }
